@@ -1,0 +1,1 @@
+"""The shipped default model (wavenet.onnx) and its model card; data only."""

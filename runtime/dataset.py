@@ -1,0 +1,103 @@
+"""Reading a one-item-per-line text file and the lecture's train/val/test split (pure Python).
+
+    items = read_items("names.txt")
+    split = split_items(items)      # random.seed(42); shuffle; 80% / 10% / 10%
+    split.train[:3], split.val[:3]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DataError
+
+__all__ = ["SPLIT_NAMES", "SPLIT_SEED", "Split", "file_sha256", "read_items", "split_items"]
+
+SPLIT_SEED = 42
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
+    """Items of a UTF-8 text file, one per line, surrounding whitespace stripped, blank lines dropped.
+
+    Raises DataError (with the line number where it applies) for a missing, empty, binary or
+    non-UTF-8 file, or for an item longer than `max_len` characters.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a text file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read: {err.strerror}") from None
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: binary data (NUL byte); expected UTF-8 text, one item per line")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x})") from None
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        item = line.strip()
+        if not item:
+            continue
+        if max_len is not None and len(item) > max_len:
+            raise DataError(
+                f"{path}:{number}: item of {len(item)} characters is longer than the model's max_len {max_len}"
+            )
+        items.append(item)
+    if not items:
+        raise DataError(f"{path}: no items (the file is empty or holds only blank lines)")
+    return items
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[str]
+    val: list[str]
+    test: list[str]
+
+    def part(self, name: str) -> list[str]:
+        if name == "all":
+            return self.train + self.val + self.test
+        if name not in SPLIT_NAMES:
+            raise DataError(f"unknown split {name!r} (choose from: train, val, test, all)")
+        return getattr(self, name)
+
+    def describe(self) -> dict:
+        return {"method": "random.seed(42); random.shuffle; 80/10/10", "seed": SPLIT_SEED,
+                "train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def split_items(items: list[str], min_per_part: int = 1) -> Split:
+    """The lecture's split: random.seed(42), random.shuffle, n1 = int(0.8 n), n2 = int(0.9 n).
+
+    Uses a private random.Random(42), which shuffles exactly as the lecture's global seed does.
+    """
+    shuffled = list(items)
+    random.Random(SPLIT_SEED).shuffle(shuffled)
+    n = len(shuffled)
+    n1, n2 = int(0.8 * n), int(0.9 * n)
+    split = Split(shuffled[:n1], shuffled[n1:n2], shuffled[n2:])
+    if min(len(split.train), len(split.val), len(split.test)) < min_per_part:
+        raise DataError(
+            f"too few items for the 80/10/10 split: {n} items give train/val/test of "
+            f"{len(split.train)}/{len(split.val)}/{len(split.test)} (need at least 10 items)"
+        )
+    return split
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes: the data fingerprint stored in every artifact."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
