@@ -1,0 +1,38 @@
+"""Atomic file writes: a temporary file beside the target, then os.replace. A failure or a kill never
+leaves a half-written file over a good one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "check_output_path"]
+
+from .errors import WavenetEdgeError
+
+
+def check_output_path(path: str | Path, option: str = "output") -> Path:
+    """Refuse an output path whose directory does not exist, or that is a directory."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise WavenetEdgeError(f"{option} {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise WavenetEdgeError(f"{option} {path}: is a directory")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; on success it replaces `path` atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

@@ -1,0 +1,176 @@
+"""The contract between `wn-export` and the runtime: graph I/O names and the ONNX metadata layout.
+
+Every .onnx file written by wn-export carries, in `metadata_props` (all values are strings):
+
+    wavenet_edge.format_version   "1"
+    wavenet_edge.graph            "step" | "window"
+    wavenet_edge.config           JSON of ModelConfig.to_dict()
+    wavenet_edge.vocab            JSON of Vocab.to_dict()  ({"boundary_id": 0, "chars": [...]})
+    wavenet_edge.receptive_field  "16"
+    wavenet_edge.io               JSON: inputs/outputs (name, dtype, shape) and, for step graphs, the state layout
+    wavenet_edge.initial_state    step graphs: base64 of float32 little-endian [state_size], the exact state
+                                  after only boundary tokens
+    wavenet_edge.metrics          JSON: {"train_loss", "val_loss", "step", ...} from the checkpoint
+    wavenet_edge.data             JSON: {"sha256", "source", "split", ...} of the training data
+    wavenet_edge.package_version  version of wavenet-edge that exported the file
+    wavenet_edge.parameters       number of model parameters
+
+Step graph (Fast WaveNet, Paine et al. 2016): one token per row in, next-token logits and the updated
+per-layer queues out.
+    tokens [batch] int64, state [batch, state_size] float32 -> logits [batch, vocab], next_state [batch, state_size]
+    Layer l with dilation d owns state[:, offset : offset + d*C]: its last d inputs (each C wide), oldest first.
+
+Window graph: tokens [batch, receptive_field] int64 -> logits [batch, vocab] (prediction after the last token).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import ModelConfig
+from .errors import ConfigError, ModelFileError, VocabError
+from .vocab import Vocab
+
+__all__ = [
+    "FORMAT_VERSION", "GRAPH_KINDS", "GRAPH_STEP", "GRAPH_WINDOW", "INPUT_STATE", "INPUT_TOKENS",
+    "METADATA_PREFIX", "ModelMetadata", "OUTPUT_LOGITS", "OUTPUT_STATE", "state_layout",
+]
+
+FORMAT_VERSION = 1
+METADATA_PREFIX = "wavenet_edge."
+GRAPH_STEP = "step"
+GRAPH_WINDOW = "window"
+GRAPH_KINDS = (GRAPH_STEP, GRAPH_WINDOW)
+
+INPUT_TOKENS = "tokens"
+INPUT_STATE = "state"
+OUTPUT_LOGITS = "logits"
+OUTPUT_STATE = "next_state"
+
+
+def state_layout(config: ModelConfig) -> list[dict]:
+    """Where each wavenet layer's queue lives in the flat step-graph state (offsets in floats)."""
+    layout, offset = [], 0
+    for layer, dilation in enumerate(config.layer_dilations):
+        size = dilation * config.channels
+        layout.append({"layer": layer, "dilation": dilation, "offset": offset, "size": size})
+        offset += size
+    return layout
+
+
+def io_description(config: ModelConfig, graph: str) -> dict:
+    """Names, dtypes and shapes of a graph's inputs and outputs ("batch" is the dynamic axis)."""
+    vocab = config.vocab_size
+    if graph == GRAPH_STEP:
+        size = sum(config.layer_dilations) * config.channels
+        return {
+            "inputs": [{"name": INPUT_TOKENS, "dtype": "int64", "shape": ["batch"]},
+                       {"name": INPUT_STATE, "dtype": "float32", "shape": ["batch", size]}],
+            "outputs": [{"name": OUTPUT_LOGITS, "dtype": "float32", "shape": ["batch", vocab]},
+                        {"name": OUTPUT_STATE, "dtype": "float32", "shape": ["batch", size]}],
+            "state_layout": state_layout(config),
+        }
+    return {
+        "inputs": [{"name": INPUT_TOKENS, "dtype": "int64", "shape": ["batch", config.receptive_field]}],
+        "outputs": [{"name": OUTPUT_LOGITS, "dtype": "float32", "shape": ["batch", vocab]}],
+    }
+
+
+@dataclass
+class ModelMetadata:
+    """Everything an exported file says about itself."""
+
+    graph: str
+    config: ModelConfig
+    vocab: Vocab
+    metrics: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    package_version: str = "unknown"
+    parameters: int = 0
+    initial_state: np.ndarray | None = None  # step graphs: float32 [state_size]
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def receptive_field(self) -> int:
+        return self.config.receptive_field
+
+    @property
+    def io(self) -> dict:
+        return io_description(self.config, self.graph)
+
+    @property
+    def state_size(self) -> int:
+        return sum(self.config.layer_dilations) * self.config.channels if self.graph == GRAPH_STEP else 0
+
+    def to_props(self) -> dict[str, str]:
+        """The `metadata_props` of the .onnx file."""
+        props = {
+            "format_version": str(self.format_version),
+            "graph": self.graph,
+            "config": json.dumps(self.config.to_dict(), sort_keys=True),
+            "vocab": json.dumps(self.vocab.to_dict(), ensure_ascii=False),
+            "receptive_field": str(self.receptive_field),
+            "io": json.dumps(self.io, sort_keys=True),
+            "metrics": json.dumps(self.metrics, sort_keys=True),
+            "data": json.dumps(self.data, sort_keys=True),
+            "package_version": self.package_version,
+            "parameters": str(self.parameters),
+        }
+        if self.graph == GRAPH_STEP:
+            state = np.ascontiguousarray(self.initial_state, dtype="<f4")
+            props["initial_state"] = base64.b64encode(state.tobytes()).decode("ascii")
+        return {METADATA_PREFIX + key: value for key, value in props.items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], where: str = "model") -> ModelMetadata:
+        """Parse and validate `metadata_props`; ModelFileError names what is missing or wrong."""
+        ours = {k[len(METADATA_PREFIX):]: v for k, v in props.items() if k.startswith(METADATA_PREFIX)}
+        if not ours:
+            raise ModelFileError(f"{where}: not a wavenet-edge model (no wavenet_edge.* metadata)")
+        try:
+            version = int(ours.get("format_version", ""))
+        except ValueError:
+            raise ModelFileError(f"{where}: missing or malformed wavenet_edge.format_version") from None
+        if version != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{where}: unsupported format version {version} (this runtime reads version {FORMAT_VERSION})"
+            )
+        for key in ("graph", "config", "vocab"):
+            if key not in ours:
+                raise ModelFileError(f"{where}: metadata wavenet_edge.{key} is missing")
+        graph = ours["graph"]
+        if graph not in GRAPH_KINDS:
+            raise ModelFileError(f"{where}: unknown graph kind {graph!r} (expected step or window)")
+        try:
+            config = ModelConfig.from_dict(json.loads(ours["config"]))
+            vocab = Vocab.from_dict(json.loads(ours["vocab"]))
+            metrics = json.loads(ours.get("metrics", "{}"))
+            data = json.loads(ours.get("data", "{}"))
+            parameters = int(ours.get("parameters", "0"))
+        except (json.JSONDecodeError, ValueError, ConfigError, VocabError) as err:
+            raise ModelFileError(f"{where}: malformed wavenet_edge metadata: {err}") from None
+        if vocab.size != config.vocab_size:
+            raise ModelFileError(
+                f"{where}: vocabulary of {vocab.size} ids does not match config vocab_size {config.vocab_size}"
+            )
+        if graph == GRAPH_STEP and config.arch != "wavenet":
+            raise ModelFileError(f"{where}: a step graph needs the wavenet architecture, not {config.arch!r}")
+        meta = cls(graph=graph, config=config, vocab=vocab, metrics=metrics, data=data,
+                   package_version=ours.get("package_version", "unknown"), parameters=parameters,
+                   format_version=version)
+        if graph == GRAPH_STEP:
+            try:
+                raw = base64.b64decode(ours["initial_state"], validate=True)
+            except (KeyError, ValueError):
+                raise ModelFileError(f"{where}: metadata wavenet_edge.initial_state is missing or malformed") from None
+            state = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+            if state.shape != (meta.state_size,):
+                raise ModelFileError(
+                    f"{where}: initial state holds {state.size} values, the config needs {meta.state_size}"
+                )
+            meta.initial_state = state
+        return meta

@@ -1,0 +1,97 @@
+"""The checkpoint: one file holding weights, config, vocabulary, split, metrics, data fingerprint and,
+for --resume, the full training state. It loads with torch.load(weights_only=True) and is written
+atomically.
+
+    ckpt = load_checkpoint("model.pt")
+    model = model_from_checkpoint(ckpt)     # best-val weights, eval mode
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from wavenet_edge.runtime.atomic import atomic_path
+from wavenet_edge.runtime.config import ModelConfig
+from wavenet_edge.runtime.errors import ConfigError, ModelFileError, VocabError
+from wavenet_edge.runtime.vocab import Vocab
+
+from .models import build_model
+
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Checkpoint", "load_checkpoint", "model_from_checkpoint",
+           "save_checkpoint"]
+
+CHECKPOINT_FORMAT = "wavenet-edge-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    config: ModelConfig
+    vocab: Vocab
+    state_dict: dict  # best-val weights
+    metrics: dict = field(default_factory=dict)  # train_loss, val_loss, step, ... of the best-val weights
+    data: dict = field(default_factory=dict)  # sha256, source, split description
+    train_state: dict | None = None  # latest weights, optimizer, scheduler, step, RNG, history: for --resume
+
+    def to_dict(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(), "vocab": self.vocab.to_dict(),
+            "state_dict": self.state_dict, "metrics": self.metrics, "data": self.data,
+            "train_state": self.train_state,
+        }
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> None:
+    """Write atomically: a kill mid-write leaves the previous file intact."""
+    with atomic_path(path) as tmp:
+        torch.save(ckpt.to_dict(), tmp)
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and validate a checkpoint; ModelFileError says in one line what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
+        raise ModelFileError(f"{path}: refused by weights_only loading (not a safe checkpoint): {first}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {detail}") from None
+    if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{path}: not a wavenet-edge checkpoint")
+    version = raw.get("format_version")
+    if version != CHECKPOINT_VERSION:
+        raise ModelFileError(
+            f"{path}: unsupported checkpoint format version {version} (this version reads {CHECKPOINT_VERSION})"
+        )
+    try:
+        config = ModelConfig.from_dict(raw["config"])
+        vocab = Vocab.from_dict(raw["vocab"])
+        state_dict = raw["state_dict"]
+    except (KeyError, ConfigError, VocabError) as err:
+        raise ModelFileError(f"{path}: malformed checkpoint: {err}") from None
+    if vocab.size != config.vocab_size:
+        raise ModelFileError(f"{path}: vocabulary size {vocab.size} does not match config {config.vocab_size}")
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ModelFileError(f"{path}: malformed checkpoint: state_dict is not a mapping of tensors")
+    return Checkpoint(config, vocab, state_dict, raw.get("metrics") or {}, raw.get("data") or {},
+                      raw.get("train_state"))
+
+
+def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> nn.Module:
+    """The best-val model of a checkpoint, in eval mode; ModelFileError when the weights do not fit."""
+    model = build_model(ckpt.config)
+    try:
+        model.load_state_dict(ckpt.state_dict)
+    except RuntimeError as err:
+        raise ModelFileError(f"{where}: weights do not match the config: {str(err).splitlines()[0]}") from None
+    return model.eval()

@@ -1,0 +1,142 @@
+"""The two architectures, behind one interface so one training loop, evaluation and sampler serve both.
+
+Interface: `model(idx)` with idx [B, L] token ids returns logits [B, L - R + 1, V], where R is the
+receptive field: logits[:, j] predicts the token that follows idx[:, j + R - 1] from the window
+idx[:, j : j + R]. The data pipeline left-pads every item with boundary tokens (id 0), so the first
+prediction sees exactly the all-boundary context of the lecture's windowed model.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from wavenet_edge.runtime.config import ModelConfig
+
+__all__ = ["GatedResidualLayer", "LectureNet", "WaveNet", "build_model", "count_parameters"]
+
+
+class GatedResidualLayer(nn.Module):
+    """One WaveNet layer (van den Oord et al. 2016, sec. 2.3-2.4).
+
+    A causal dilated convolution (kernel 2, no padding: the output is `dilation` steps shorter), the
+    gated activation tanh(W_f * x) ⊙ σ(W_g * x), then 1x1 convolutions to the residual and skip paths.
+    """
+
+    def __init__(self, channels: int, skip_channels: int, dilation: int, dropout: float, residual: bool):
+        super().__init__()
+        self.dilation = dilation
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel_size=2, dilation=dilation)  # filter ‖ gate
+        self.dropout = nn.Dropout(dropout)
+        self.residual = nn.Conv1d(channels, channels, 1) if residual else None  # the top layer needs none
+        self.skip = nn.Conv1d(channels, skip_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: (B, C, L) -> z: (B, 2C, L - d)
+        z = self.conv(x)
+        filt, gate = z.chunk(2, dim=1)
+        g = self.dropout(torch.tanh(filt) * torch.sigmoid(gate))  # (B, C, L - d)
+        skip = self.skip(g)  # (B, S, L - d)
+        if self.residual is None:
+            return g, skip
+        return x[:, :, self.dilation:] + self.residual(g), skip  # (B, C, L - d)
+
+
+class WaveNet(nn.Module):
+    """Character WaveNet (van den Oord et al. 2016) on the makemore task, causal by valid convolutions."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.channels)
+        dilations = c.layer_dilations
+        self.layers = nn.ModuleList(
+            GatedResidualLayer(c.channels, c.skip_channels, d, c.dropout, residual=i < len(dilations) - 1)
+            for i, d in enumerate(dilations)
+        )
+        self.head_hidden = nn.Conv1d(c.skip_channels, c.head_channels, 1)
+        self.head_out = nn.Conv1d(c.head_channels, c.vocab_size, 1)
+        with torch.no_grad():
+            self.head_out.weight.mul_(0.1)  # less confident at init, as in the lecture
+
+    @property
+    def receptive_field(self) -> int:
+        return self.config.receptive_field
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        # idx: (B, L) -> x: (B, C, L)
+        x = self.embedding(idx).transpose(1, 2)
+        out_len = idx.shape[1] - self.receptive_field + 1
+        skips = 0
+        for layer in self.layers:
+            x, skip = layer(x)
+            skips = skips + skip[:, :, -out_len:]  # (B, S, L - R + 1)
+        h = F.relu(self.head_hidden(F.relu(skips)))  # (B, H, L - R + 1)
+        return self.head_out(h).transpose(1, 2)  # (B, L - R + 1, V)
+
+
+class FlattenConsecutive(nn.Module):
+    """(B, T, C) -> (B, T / n, C * n): concatenate n neighbouring positions (makemore part 5)."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        return x.reshape(b, t // self.n, c * self.n)
+
+
+class SequenceBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over the last dimension of (N, C) or (N, T, C), as the lecture's own BatchNorm1d."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            return super().forward(x.transpose(1, 2)).transpose(1, 2)
+        return super().forward(x)
+
+
+class LectureNet(nn.Module):
+    """The lecture's hierarchical model (Karpathy, "makemore Part 5: Building a WaveNet").
+
+    Embedding -> log2(block) x [FlattenConsecutive(2) -> Linear(no bias) -> BatchNorm1d -> Tanh] -> Linear.
+    With n_embd 24, n_hidden 128, block 8 and 27 tokens: 76,579 parameters.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.n_embd)
+        blocks, width = [], c.n_embd
+        for _ in range(c.n_blocks):
+            blocks += [FlattenConsecutive(2), nn.Linear(width * 2, c.n_hidden, bias=False),
+                       SequenceBatchNorm(c.n_hidden), nn.Tanh()]
+            width = c.n_hidden
+        self.blocks = nn.Sequential(*blocks)
+        self.out = nn.Linear(width, c.vocab_size)
+        with torch.no_grad():
+            self.out.weight.mul_(0.1)  # the lecture's "make last layer less confident"
+
+    @property
+    def receptive_field(self) -> int:
+        return self.config.receptive_field
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        # idx: (B, L) -> windows: (B, L - R + 1, R)
+        b, length = idx.shape
+        r = self.receptive_field
+        windows = idx.unfold(1, r, 1)
+        x = self.embedding(windows.reshape(-1, r))  # (N, R, E), N = B * (L - R + 1)
+        x = self.blocks(x).squeeze(1)  # (N, n_hidden)
+        return self.out(x).view(b, length - r + 1, -1)  # (B, L - R + 1, V)
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """A fresh model of `config.arch`."""
+    return WaveNet(config) if config.arch == "wavenet" else LectureNet(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
