@@ -39,12 +39,12 @@ def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise DataError(f"{path}:{line}: binary data (NUL byte); expected UTF-8 text, one item per line")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is not part of the first item
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x})") from None
     items = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # only \n ends a line, as for the byte checks
         item = line.strip()
         if not item:
             continue
@@ -89,7 +89,7 @@ def split_items(items: list[str], min_per_part: int = 1) -> Split:
     if min(len(split.train), len(split.val), len(split.test)) < min_per_part:
         raise DataError(
             f"too few items for the 80/10/10 split: {n} items give train/val/test of "
-            f"{len(split.train)}/{len(split.val)}/{len(split.test)} (need at least 10 items)"
+            f"{len(split.train)}/{len(split.val)}/{len(split.test)} (each part needs at least {min_per_part})"
         )
     return split
 

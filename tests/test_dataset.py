@@ -133,7 +133,7 @@ def test_too_few_items():
     with pytest.raises(DataError) as info:
         split_items(["a", "b", "c", "d", "e"])
     assert str(info.value) == (
-        "too few items for the 80/10/10 split: 5 items give train/val/test of 4/0/1 (need at least 10 items)"
+        "too few items for the 80/10/10 split: 5 items give train/val/test of 4/0/1 (each part needs at least 1)"
     )
     # The smallest list that the split accepts (every part at least one item) has 6 items.
     split = split_items(["a", "b", "c", "d", "e", "f"])

@@ -1,0 +1,161 @@
+"""wn-train: train a WaveNet (or the lecture's baseline) on any one-item-per-line text file.
+
+    wn-train --data names --out model.pt                   # makemore's names.txt, fetched and hash-checked
+    wn-train --data words.txt --out words.pt --steps 5000 --channels 32
+    wn-train --data names --out model.pt --resume model.pt --steps 40000
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from wavenet_edge.runtime.atomic import check_output_path
+from wavenet_edge.runtime.cli_support import EXIT_INTERRUPTED, OneLineCommand
+from wavenet_edge.runtime.config import ARCHITECTURES, ModelConfig
+from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.errors import ConfigError, DataError, ModelFileError
+from wavenet_edge.runtime.vocab import Vocab
+
+from .checkpoint import load_checkpoint
+from .download import resolve_data
+from .progress import ProgressReporter
+from .trainer import OPTIMIZERS, Trainer, TrainSettings, loss_plot_path, metrics_log_path
+
+__all__ = ["main"]
+
+
+def parse_dilations(text: str) -> tuple[int, ...]:
+    try:
+        dilations = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--dilations must be comma-separated positive integers, got {text!r}") from None
+    if any(d < 1 for d in dilations):
+        raise ConfigError(f"--dilations must be positive integers, got {text!r}")
+    return dilations
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available to this torch build")
+    return device
+
+
+def resumed_settings(train_state: dict | None, given: TrainSettings) -> TrainSettings:
+    """The saved run's settings, so the run continues exactly; options given on this command line win."""
+    if not train_state or "settings" not in train_state:
+        raise ModelFileError("--resume: the checkpoint holds no training state")
+    ctx = click.get_current_context()
+    option_of = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+                 "weight_decay": "weight_decay", "warmup_steps": "warmup", "min_lr_ratio": "min_lr_ratio",
+                 "grad_clip": "grad_clip", "eval_every": "eval_every", "seed": "seed", "samples": "samples"}
+    saved = dict(train_state["settings"])
+    for field_name, option in option_of.items():
+        if ctx.get_parameter_source(option) == click.core.ParameterSource.COMMANDLINE:
+            saved[field_name] = getattr(given, field_name)
+    return TrainSettings(**saved)
+
+
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--data", "data_spec", required=True, help="Text file, one item per line, or a known data set: names.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to write (best val weights). Default: model.pt, or the --resume file.")
+@click.option("--arch", default=None, help=f"Architecture: {', '.join(ARCHITECTURES)} (default wavenet).")
+@click.option("--channels", type=int, default=None, help="wavenet: residual channels (also the embedding size).")
+@click.option("--skip-channels", type=int, default=None, help="wavenet: skip channels.")
+@click.option("--head-channels", type=int, default=None, help="wavenet: hidden width of the output layers.")
+@click.option("--dilations", default=None, help="wavenet: dilations of one stack, e.g. 1,2,4,8.")
+@click.option("--stacks", type=int, default=None, help="wavenet: how many times the dilation cycle repeats.")
+@click.option("--dropout", type=float, default=None, help="wavenet: dropout on the gated activations.")
+@click.option("--n-embd", type=int, default=None, help="lecture: embedding size.")
+@click.option("--n-hidden", type=int, default=None, help="lecture: hidden width.")
+@click.option("--block-size", type=int, default=None, help="lecture: context length (a power of two).")
+@click.option("--max-len", type=int, default=None, help="Longest item accepted (characters).")
+@click.option("--steps", type=int, default=TrainSettings.steps, help="Total optimisation steps.")
+@click.option("--batch-size", type=int, default=None, help="Items (wavenet) or windows (lecture) per step.")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (adamw 3e-3, sgd 0.1).")
+@click.option("--optimizer", type=str, default=None, help=f"{' or '.join(OPTIMIZERS)} (default per arch).")
+@click.option("--weight-decay", type=float, default=TrainSettings.weight_decay)
+@click.option("--warmup", type=int, default=TrainSettings.warmup_steps, help="Linear warm-up steps (adamw).")
+@click.option("--min-lr-ratio", type=float, default=TrainSettings.min_lr_ratio, help="Cosine floor, x peak lr.")
+@click.option("--grad-clip", type=float, default=TrainSettings.grad_clip, help="Gradient norm clip (0: off).")
+@click.option("--eval-every", type=int, default=TrainSettings.eval_every, help="Steps between evaluations.")
+@click.option("--samples", type=int, default=TrainSettings.samples, help="Names printed at each evaluation.")
+@click.option("--seed", type=int, default=TrainSettings.seed)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
+              help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
+@click.option("--data-dir", default="data", help="Where known data sets are downloaded.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or evaluation lines.")
+def main(data_spec, out_path, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
+         n_hidden, block_size, max_len, steps, batch_size, lr, optimizer, weight_decay, warmup, min_lr_ratio,
+         grad_clip, eval_every, samples, seed, device, threads, resume_path, data_dir, quiet):
+    """Train a character-level model on DATA and write the best-val checkpoint to --out."""
+    out_path = Path(out_path or resume_path or "model.pt")
+    check_output_path(out_path, "--out")
+    settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                             weight_decay=weight_decay, warmup_steps=warmup, min_lr_ratio=min_lr_ratio,
+                             grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples)
+    settings.validate()
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    model_options = {"arch": arch, "channels": channels, "skip_channels": skip_channels,
+                     "head_channels": head_channels, "stacks": stacks, "dropout": dropout, "n_embd": n_embd,
+                     "n_hidden": n_hidden, "block_size": block_size, "max_len": max_len,
+                     "dilations": parse_dilations(dilations) if dilations is not None else None}
+    model_options = {k: v for k, v in model_options.items() if v is not None}
+
+    resume = None
+    if resume_path is not None:
+        resume = load_checkpoint(resume_path)
+        if "arch" in model_options and model_options["arch"] != resume.config.arch:
+            raise ConfigError(f"--resume {resume_path}: checkpoint architecture is {resume.config.arch!r}, "
+                              f"not {model_options['arch']!r}")
+        config = resume.config
+    else:
+        config = ModelConfig(**model_options)  # validates before the data is read
+
+    data_path = resolve_data(data_spec, data_dir)
+    items = read_items(data_path, max_len=config.max_len)
+    split = split_items(items)
+    vocab = Vocab.from_items(split.train)
+    unknown = sorted(set("".join(split.val + split.test)) - set(vocab.chars))
+    if unknown:
+        raise DataError(f"{data_path}: characters {''.join(unknown)!r} occur in val/test but never in train")
+    if resume is not None:
+        if resume.vocab != vocab:
+            raise DataError(f"--resume {resume_path}: the checkpoint's vocabulary ({''.join(resume.vocab.chars)!r}) "
+                            f"differs from {data_path}'s ({''.join(vocab.chars)!r})")
+        settings = resumed_settings(resume.train_state, settings)
+    else:
+        config = replace(config, vocab_size=vocab.size)
+    data_info = {"source": data_spec if data_spec in ("names",) else str(data_path), "file": data_path.name,
+                 "sha256": file_sha256(data_path), "items": len(items), "split": split.describe()}
+
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    reporter = ProgressReporter(quiet)
+    trainer = Trainer(config, vocab, split, settings, out_path, data_info, pick_device(device), reporter, resume)
+    result = trainer.run()
+    best = result.best
+    click.echo(f"best val {best['val_loss']:.4f} (train {best['train_loss']:.4f}) at step {best['step']}; "
+               f"{best['parameters']:,} parameters; checkpoint {out_path}; log {metrics_log_path(out_path)}; "
+               f"plot {loss_plot_path(out_path)}")
+    if result.interrupted:
+        click.echo(f"interrupted at step {trainer.step}: resume with --resume {out_path}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    return 0
+
+
+if __name__ == "__main__":
+    main()
