@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 import torch
 from torch import nn
+
 from wavenet_edge.runtime.atomic import atomic_path, check_output_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.contract import (

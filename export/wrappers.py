@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
 from wavenet_edge.runtime.contract import state_layout
 from wavenet_edge.runtime.vocab import BOUNDARY_ID
 from wavenet_edge.train.models import LectureNet, WaveNet
