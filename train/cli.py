@@ -23,6 +23,7 @@ from wavenet_edge.runtime.vocab import Vocab
 from .checkpoint import load_checkpoint
 from .download import resolve_data
 from .progress import ProgressReporter
+from .recipes import RECIPES
 from .trainer import OPTIMIZERS, Trainer, TrainSettings, loss_plot_path, metrics_log_path
 
 __all__ = ["main"]
@@ -48,25 +49,29 @@ def pick_device(device: str) -> str:
     return device
 
 
-def resumed_settings(train_state: dict | None, given: TrainSettings) -> TrainSettings:
-    """The saved run's settings, so the run continues exactly; options given on this command line win."""
-    if not train_state or "settings" not in train_state:
-        raise ModelFileError("--resume: the checkpoint holds no training state")
-    ctx = click.get_current_context()
-    option_of = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
-                 "weight_decay": "weight_decay", "warmup_steps": "warmup", "min_lr_ratio": "min_lr_ratio",
-                 "grad_clip": "grad_clip", "eval_every": "eval_every", "seed": "seed", "samples": "samples"}
-    saved = dict(train_state["settings"])
-    for field_name, option in option_of.items():
-        if ctx.get_parameter_source(option) == click.core.ParameterSource.COMMANDLINE:
-            saved[field_name] = getattr(given, field_name)
-    return TrainSettings(**saved)
+SETTING_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
+                   "weight_decay": "weight_decay", "warmup_steps": "warmup", "min_lr_ratio": "min_lr_ratio",
+                   "grad_clip": "grad_clip", "eval_every": "eval_every", "seed": "seed", "samples": "samples"}
+
+
+def given_on_command_line(option: str) -> bool:
+    source = click.get_current_context().get_parameter_source(option)
+    return source == click.core.ParameterSource.COMMANDLINE
+
+
+def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
+    """`base` (a recipe's or a resumed run's settings) with the options given on this command line."""
+    merged = {name: getattr(given if given_on_command_line(option) else base, name)
+              for name, option in SETTING_OPTIONS.items()}
+    return TrainSettings(**merged)
 
 
 @click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option("--data", "data_spec", required=True, help="Text file, one item per line, or a known data set: names.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (best val weights). Default: model.pt, or the --resume file.")
+@click.option("--recipe", type=click.Choice(sorted(RECIPES)), default=None,
+              help="Start from a named recipe (model and settings); other options override it.")
 @click.option("--arch", default=None, help=f"Architecture: {', '.join(ARCHITECTURES)} (default wavenet).")
 @click.option("--channels", type=int, default=None, help="wavenet: residual channels (also the embedding size).")
 @click.option("--skip-channels", type=int, default=None, help="wavenet: skip channels.")
@@ -95,7 +100,7 @@ def resumed_settings(train_state: dict | None, given: TrainSettings) -> TrainSet
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
 @click.option("--data-dir", default="data", help="Where known data sets are downloaded.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or evaluation lines.")
-def main(data_spec, out_path, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
+def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
          n_hidden, block_size, max_len, steps, batch_size, lr, optimizer, weight_decay, warmup, min_lr_ratio,
          grad_clip, eval_every, samples, seed, device, threads, resume_path, data_dir, quiet):
     """Train a character-level model on DATA and write the best-val checkpoint to --out."""
@@ -104,6 +109,8 @@ def main(data_spec, out_path, arch, channels, skip_channels, head_channels, dila
     settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              weight_decay=weight_decay, warmup_steps=warmup, min_lr_ratio=min_lr_ratio,
                              grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples)
+    if recipe is not None:
+        settings = merge_settings(RECIPES[recipe].settings, settings)
     settings.validate()
     if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {threads}")
@@ -112,6 +119,8 @@ def main(data_spec, out_path, arch, channels, skip_channels, head_channels, dila
                      "n_hidden": n_hidden, "block_size": block_size, "max_len": max_len,
                      "dilations": parse_dilations(dilations) if dilations is not None else None}
     model_options = {k: v for k, v in model_options.items() if v is not None}
+    if recipe is not None:
+        model_options = {**RECIPES[recipe].model, **model_options}
 
     resume = None
     if resume_path is not None:
@@ -134,7 +143,9 @@ def main(data_spec, out_path, arch, channels, skip_channels, head_channels, dila
         if resume.vocab != vocab:
             raise DataError(f"--resume {resume_path}: the checkpoint's vocabulary ({''.join(resume.vocab.chars)!r}) "
                             f"differs from {data_path}'s ({''.join(vocab.chars)!r})")
-        settings = resumed_settings(resume.train_state, settings)
+        if not resume.train_state or "settings" not in resume.train_state:
+            raise ModelFileError(f"--resume {resume_path}: the checkpoint holds no training state")
+        settings = merge_settings(TrainSettings(**resume.train_state["settings"]), settings)
     else:
         config = replace(config, vocab_size=vocab.size)
     data_info = {"source": data_spec if data_spec in ("names",) else str(data_path), "file": data_path.name,

@@ -1,0 +1,106 @@
+"""Train the default WaveNet and the lecture's baseline on the same data and split; print them side by side.
+
+    python benchmarks/train.py                          # names.txt (fetched), both recipes, ~20 min on 2 cores
+    python benchmarks/train.py --recipes default --threads 2
+
+Writes OUT_DIR/{default,lecture}.pt (+ metrics logs), OUT_DIR/results.json and a loss-curve PNG of
+both runs. Loss = mean NLL per character, end token included (the lecture's metric); test is
+measured once, on the best-val checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from wavenet_edge.runtime.config import ModelConfig
+from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.vocab import Vocab
+from wavenet_edge.train.batches import SequenceBatcher
+from wavenet_edge.train.checkpoint import model_from_checkpoint
+from wavenet_edge.train.download import resolve_data
+from wavenet_edge.train.evaluate import mean_nll
+from wavenet_edge.train.plots import plot_loss_curves
+from wavenet_edge.train.recipes import RECIPES
+from wavenet_edge.train.trainer import Reporter, Trainer
+
+LECTURE_PUBLISHED = {"train_loss": 1.769, "val_loss": 1.993, "parameters": 76_579}
+
+
+class PrintReporter(Reporter):
+    def __init__(self, name: str):
+        self.name = name
+
+    def evaluation(self, record: dict, samples: list[str], is_best: bool) -> None:
+        print(f"  [{self.name}] step {record['step']:>6}: train {record['train_loss']:.4f} "
+              f"val {record['val_loss']:.4f} ({record['elapsed_s']:.0f} s)", file=sys.stderr, flush=True)
+
+
+def run_recipe(name: str, split, vocab: Vocab, data_info: dict, out_dir: Path, steps: int | None) -> dict:
+    recipe = RECIPES[name]
+    config = ModelConfig(**{**recipe.model, "vocab_size": vocab.size})
+    settings = recipe.settings if steps is None else replace(recipe.settings, steps=steps)
+    out_path = out_dir / f"{name}.pt"
+    started = time.perf_counter()
+    result = Trainer(config, vocab, split, settings, out_path, data_info, reporter=PrintReporter(name)).run()
+    wall = time.perf_counter() - started
+    model = model_from_checkpoint(result.checkpoint)
+    test = mean_nll(model, SequenceBatcher(split.test, vocab, config.receptive_field), torch.device("cpu"))
+    best = result.best
+    return {"recipe": name, "description": recipe.description, "config": config.to_dict(),
+            "settings": asdict(settings), "parameters": best["parameters"], "best_step": best["step"],
+            "train_loss": best["train_loss"], "val_loss": best["val_loss"], "test_loss": test,
+            "wall_s": wall, "checkpoint": str(out_path), "history": result.history}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="names", help="data file or known data set (default: names)")
+    parser.add_argument("--recipes", default="default,lecture", help="comma-separated recipe names")
+    parser.add_argument("--out-dir", default="runs/benchmark")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (smoke runs)")
+    parser.add_argument("--plot", default=None, help="loss-curve PNG (default: OUT_DIR/loss_curves.png)")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_path = resolve_data(args.data)
+    items = read_items(data_path)
+    split = split_items(items)
+    vocab = Vocab.from_items(split.train)
+    data_info = {"source": args.data, "file": data_path.name, "sha256": file_sha256(data_path),
+                 "items": len(items), "split": split.describe()}
+
+    results = [run_recipe(name, split, vocab, data_info, out_dir, args.steps) for name in args.recipes.split(",")]
+    machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    summary = {"data": data_info, "machine": machine, "results": results, "lecture_published": LECTURE_PUBLISHED}
+    (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
+    plot = Path(args.plot or out_dir / "loss_curves.png")
+    plot_loss_curves({r["recipe"]: r["history"] for r in results}, plot,
+                     title=f"{data_path.name}: loss per character (lecture split)",
+                     reference={"lecture published val": LECTURE_PUBLISHED["val_loss"]})
+
+    print(f"data: {data_path} ({len(items)} items, sha256 {data_info['sha256'][:12]}...), machine: {machine}")
+    print(f"| {'model':<26} | {'params':>7} | {'train':>6} | {'val':>6} | {'test':>6} | {'wall':>7} |")
+    print(f"|{'-' * 28}|{'-' * 9}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|")
+    for r in results:
+        print(f"| {r['recipe']:<26} | {r['parameters']:>7,} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
+              f"{r['test_loss']:.4f} | {r['wall_s']:>5.0f} s |")
+    p = LECTURE_PUBLISHED
+    print(f"| {'lecture (published)':<26} | {p['parameters']:>7,} | {p['train_loss']:.3f}  | {p['val_loss']:.3f}  | "
+          f"{'':>6} | {'':>7} |")
+    print(f"results: {out_dir / 'results.json'}; plot: {plot}")
+
+
+if __name__ == "__main__":
+    main()
