@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
 from wavenet_edge.runtime.atomic import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.errors import ConfigError, ModelFileError, VocabError

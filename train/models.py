@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from wavenet_edge.runtime.config import ModelConfig
 
 __all__ = ["GatedResidualLayer", "LectureNet", "WaveNet", "build_model", "count_parameters"]
