@@ -9,7 +9,6 @@ atomically.
 from __future__ import annotations
 
 import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,9 +61,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
-        raise ModelFileError(f"{path}: refused by weights_only loading (not a safe checkpoint): {first}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        reason = _unpickling_reason(err)
+        if "global" in reason.lower():  # torch refused to import something: the file would run code
+            raise ModelFileError(f"{path}: refused by weights_only loading (not a safe checkpoint): {reason}") from None
+        raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {reason}") from None
+    except Exception as err:  # torch's legacy loader fails on random bytes in many ways (KeyError, IndexError...)
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {detail}") from None
     if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
@@ -86,6 +87,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise ModelFileError(f"{path}: malformed checkpoint: state_dict is not a mapping of tensors")
     return Checkpoint(config, vocab, state_dict, raw.get("metrics") or {}, raw.get("data") or {},
                       raw.get("train_state"))
+
+
+def _unpickling_reason(err: pickle.UnpicklingError) -> str:
+    """The line of torch's weights_only error that says what was refused, without its generic advice."""
+    lines = [line.strip() for line in str(err).splitlines()
+             if line.strip() and not line.strip().startswith("Check the documentation")]
+    return lines[-1].split("WeightsUnpickler error:")[-1].strip() if lines else "unsafe content"
 
 
 def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> nn.Module:
