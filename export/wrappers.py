@@ -98,10 +98,10 @@ def initial_state(model: WaveNet) -> torch.Tensor:
     """The state after only boundary tokens: each layer's queue holds d copies of its input on an
     all-boundary window (constant over positions). float32 (S_state,)."""
     r = model.receptive_field
-    x = model.embedding(torch.full((1, r), BOUNDARY_ID, dtype=torch.long)).transpose(1, 2)  # (1, C, R)
+    x = model.embedding(torch.full((1, r), BOUNDARY_ID, dtype=torch.long))  # (1, R, C)
     queues = []
     for layer in model.layers:
-        queues.append(x[0, :, -1].repeat(layer.dilation))  # (d C,)
+        queues.append(x[0, -1].repeat(layer.dilation))  # (d C,)
         x, _ = layer(x)
     return torch.cat(queues).float()
 

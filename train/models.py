@@ -22,6 +22,8 @@ class GatedResidualLayer(nn.Module):
 
     A causal dilated convolution (kernel 2, no padding: the output is `dilation` steps shorter), the
     gated activation tanh(W_f * x) ⊙ σ(W_g * x), then 1x1 convolutions to the residual and skip paths.
+    The weights are Conv1d's; the arithmetic runs as matrix products on a channels-last layout, which
+    is several times faster on CPU than mkldnn's convolution at these sizes.
     """
 
     def __init__(self, channels: int, skip_channels: int, dilation: int, dropout: float, residual: bool):
@@ -33,14 +35,17 @@ class GatedResidualLayer(nn.Module):
         self.skip = nn.Conv1d(channels, skip_channels, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # x: (B, C, L) -> z: (B, 2C, L - d)
-        z = self.conv(x)
-        filt, gate = z.chunk(2, dim=1)
-        g = self.dropout(torch.tanh(filt) * torch.sigmoid(gate))  # (B, C, L - d)
-        skip = self.skip(g)  # (B, S, L - d)
+        # x: (B, L, C) -> pairs: (B, L - d, 2C), the input d steps back beside the current one
+        d = self.dilation
+        pairs = torch.cat([x[:, :-d], x[:, d:]], dim=2)
+        w = self.conv.weight  # (2C, C, 2): tap 0 looks d steps back, tap 1 at the current step
+        z = F.linear(pairs, torch.cat([w[:, :, 0], w[:, :, 1]], dim=1), self.conv.bias)  # (B, L - d, 2C)
+        filt, gate = z.chunk(2, dim=2)
+        g = self.dropout(torch.tanh(filt) * torch.sigmoid(gate))  # (B, L - d, C)
+        skip = F.linear(g, self.skip.weight[:, :, 0], self.skip.bias)  # (B, L - d, S)
         if self.residual is None:
             return g, skip
-        return x[:, :, self.dilation:] + self.residual(g), skip  # (B, C, L - d)
+        return x[:, d:] + F.linear(g, self.residual.weight[:, :, 0], self.residual.bias), skip  # (B, L - d, C)
 
 
 class WaveNet(nn.Module):
@@ -66,15 +71,15 @@ class WaveNet(nn.Module):
         return self.config.receptive_field
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        # idx: (B, L) -> x: (B, C, L)
-        x = self.embedding(idx).transpose(1, 2)
+        # idx: (B, L) -> x: (B, L, C)
+        x = self.embedding(idx)
         out_len = idx.shape[1] - self.receptive_field + 1
         skips = 0
         for layer in self.layers:
             x, skip = layer(x)
-            skips = skips + skip[:, :, -out_len:]  # (B, S, L - R + 1)
-        h = F.relu(self.head_hidden(F.relu(skips)))  # (B, H, L - R + 1)
-        return self.head_out(h).transpose(1, 2)  # (B, L - R + 1, V)
+            skips = skips + skip[:, -out_len:]  # (B, L - R + 1, S)
+        h = F.relu(F.linear(F.relu(skips), self.head_hidden.weight[:, :, 0], self.head_hidden.bias))  # (B, T, H)
+        return F.linear(h, self.head_out.weight[:, :, 0], self.head_out.bias)  # (B, L - R + 1, V)
 
 
 class FlattenConsecutive(nn.Module):
