@@ -129,6 +129,11 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
             raise ConfigError(f"--resume {resume_path}: checkpoint architecture is {resume.config.arch!r}, "
                               f"not {model_options['arch']!r}")
         config = resume.config
+        for name, value in model_options.items():
+            if getattr(config, name) != value:
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"--resume {resume_path}: {option} {value} differs from the checkpoint's "
+                                  f"{getattr(config, name)} (a resumed run keeps its model)")
     else:
         config = ModelConfig(**model_options)  # validates before the data is read
 
