@@ -1,10 +1,35 @@
-"""wavenet_edge.runtime: run exported WaveNet models with ONNX Runtime alone (no torch)."""
+"""wavenet_edge.runtime: run exported WaveNet models with ONNX Runtime alone (no torch).
+
+    from wavenet_edge.runtime import WavenetModel
+    model = WavenetModel.load("wavenet.onnx")
+    model.generate(5, seed=0)
+
+The ONNX Runtime parts (WavenetModel, ScoreResult, SamplingParams, ProviderError, ...) are imported on first
+use, so the pure-Python config, vocabulary and errors stay cheap to import for training code.
+"""
+
+from importlib import import_module
 
 from .config import ARCHITECTURES, ModelConfig
 from .errors import ConfigError, DataError, ModelFileError, VocabError, WavenetEdgeError
 from .vocab import BOUNDARY_ID, Vocab
 
+_LAZY = {
+    "WavenetModel": ".model", "shipped_model_path": ".model", "ScoreResult": ".scoring",
+    "SamplingParams": ".sampling", "GenerationRequest": ".generation", "ProviderError": ".providers",
+    "available_providers": ".providers", "resolve_providers": ".providers",
+}
+
 __all__ = [
-    "ARCHITECTURES", "BOUNDARY_ID", "ConfigError", "DataError", "ModelConfig", "ModelFileError",
-    "Vocab", "VocabError", "WavenetEdgeError",
+    "ARCHITECTURES", "BOUNDARY_ID", "ConfigError", "DataError", "GenerationRequest", "ModelConfig",
+    "ModelFileError", "ProviderError", "SamplingParams", "ScoreResult", "Vocab", "VocabError", "WavenetEdgeError",
+    "WavenetModel", "available_providers", "resolve_providers", "shipped_model_path",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

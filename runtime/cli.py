@@ -1,0 +1,215 @@
+"""wn-generate, wn-eval, wn-info: thin commands over WavenetModel (onnxruntime, numpy and click only).
+
+    wn-generate -n 20 --seed 1 --temperature 0.8          # the shipped model
+    wn-generate --onnx model.onnx -n 1000 --unique --exclude names.txt --format jsonl
+    wn-eval --onnx model.onnx --data names.txt --split val
+    wn-info model.onnx
+
+Bad input ends in one line "Error: ..." on stderr and exit status 2 (see cli_support.OneLineCommand).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .cli_support import OneLineCommand
+from .contract import GRAPH_STEP
+from .dataset import file_sha256, read_items, split_items
+from .errors import DataError, WavenetEdgeError
+from .generation import DEFAULT_BATCH_SIZE
+from .model import WavenetModel, shipped_model_path
+from .providers import available_providers
+
+__all__ = ["eval_command", "generate_command", "info_command"]
+
+PROGRESS_MIN_NAMES = 1000  # show progress on a terminal from this many names on
+FLUSH_EVERY_S = 0.02  # names stream out: the output is flushed at least this often while names arrive
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _load(onnx_path: str | None, provider: str, threads: int | None) -> WavenetModel:
+    path = Path(onnx_path) if onnx_path is not None else shipped_model_path()
+    return WavenetModel.load(path, provider=provider, threads=threads)
+
+
+def _runtime_version() -> str:
+    try:
+        return importlib.metadata.version("wavenet-edge")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _provider_options(func):
+    func = click.option("--threads", type=int, default=None,
+                        help="Intra-op threads of ONNX Runtime (default: its own choice).")(func)
+    func = click.option("--provider", default="auto", show_default=True,
+                        help="auto, cpu, cuda or an exact ONNX Runtime provider name. Never falls back silently.")(func)
+    return func
+
+
+@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
+@click.option("-n", "n", type=int, default=10, show_default=True, help="Number of names.")
+@click.option("--seed", type=int, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
+@click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (1: greedy).")
+@click.option("--top-p", type=float, default=None, help="Nucleus sampling: smallest set with this mass, in (0, 1].")
+@click.option("--prefix", default="", help="Every name starts with this text.")
+@click.option("--max-len", type=int, default=None, help="Longest name in characters (default: the model's max_len).")
+@click.option("--unique", is_flag=True, help="No name twice.")
+@click.option("--exclude", metavar="FILE", default=None, help="Never output a name listed in FILE (one per line).")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help='text: one name per line; jsonl: {"name", "logprob"} per line.')
+@_provider_options
+@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True,
+              help="Names generated side by side (does not change which names a seed gives).")
+@click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
+def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt, provider,
+                     threads, batch_size, verbose):
+    """Generate names with an exported model. Names stream out as they are finished."""
+    if n is not None and n < 1:
+        raise WavenetEdgeError(f"-n must be a positive integer, got {n}")
+    banned = None
+    if exclude is not None:
+        try:
+            banned = set(read_items(exclude))
+        except DataError as err:
+            raise WavenetEdgeError(f"--exclude {err}") from None
+    model = _load(onnx_path, provider, threads)
+    seed = secrets.randbits(63) if seed is None else seed
+    jsonl = fmt == "jsonl"
+    names = model.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, prefix=prefix,
+                                max_len=max_len, batch_size=batch_size, return_logprobs=jsonl, unique=unique,
+                                exclude=banned)
+    if verbose:
+        click.echo(f"model: {model.path} ({model.graph} graph); providers: {', '.join(model.providers)}; "
+                   f"seed: {seed}", err=True)
+    progress = n >= PROGRESS_MIN_NAMES and sys.stderr.isatty() and not sys.stdout.isatty()
+    out = sys.stdout
+    start = last_flush = time.perf_counter()
+    chars = count = 0
+    for item in names:
+        if jsonl:
+            name, logprob = item
+            out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
+        else:
+            name = item
+            out.write(name + "\n")
+        count += 1
+        chars += len(name) + 1
+        now = time.perf_counter()
+        if now - last_flush >= FLUSH_EVERY_S:
+            out.flush()
+            last_flush = now
+            if progress:
+                click.echo(f"\r{count}/{n} names", err=True, nl=False)
+    out.flush()
+    if progress:
+        click.echo(f"\r{count}/{n} names", err=True)
+    if verbose:
+        seconds = time.perf_counter() - start
+        click.echo(f"{count} names, {chars} characters (end tokens included) in {seconds:.3f} s: "
+                   f"{seconds / max(chars, 1) * 1e6:.1f} us per character", err=True)
+
+
+def _line_of(path: str, item_number: int) -> int:
+    """Line number of the item_number-th (1-based) non-blank line of a text file, as read_items counts."""
+    seen = 0
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line.strip():
+                seen += 1
+                if seen == item_number:
+                    return line_number
+    return 0
+
+
+@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
+@click.option("--data", "data_path", metavar="FILE", required=True, help="Items, one per line.")
+@click.option("--split", "split_name", type=click.Choice(["train", "val", "test", "all"]), default="val",
+              show_default=True, help="Part of the lecture's 80/10/10 split (random.seed(42)) to score.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_provider_options
+def eval_command(onnx_path, data_path, split_name, fmt, provider, threads):
+    """Mean negative log-likelihood per character (end token included) of a data split."""
+    items = read_items(data_path)
+    model = _load(onnx_path, provider, threads)
+    vocab = model.metadata.vocab
+    for number, item in enumerate(items, start=1):
+        unknown = vocab.unknown_chars(item)
+        if unknown:
+            raise WavenetEdgeError(
+                f"{data_path}:{_line_of(data_path, number)}: item {item!r} has characters not in the model's "
+                f"vocabulary: {''.join(unknown)!r} (allowed: {''.join(vocab.chars)!r})"
+            )
+    part = items if split_name == "all" else split_items(items).part(split_name)
+    result = model.score(part)
+    sha = file_sha256(data_path)
+    trained_on = model.metadata.data.get("sha256")
+    same_data = None if not trained_on else trained_on == sha
+    if fmt == "json":
+        click.echo(json.dumps({
+            "onnx": str(model.path), "data": str(data_path), "sha256": sha, "same_data_as_training": same_data,
+            "split": split_name, "nll_per_char": result.nll_per_char, "n_items": result.n_items,
+            "n_chars": result.n_chars,
+        }))
+        return
+    click.echo(f"{split_name}: {result.nll_per_char:.6f} nats per character over {result.n_items} items, "
+               f"{result.n_chars} characters (end tokens included)")
+    if same_data is False:
+        click.echo("note: this data file is not the one the model was trained on (sha256 differs), so the split "
+                   "is not the model's own", err=True)
+
+
+def _shape(entry: dict) -> str:
+    return f"{entry['name']} {entry['dtype']} [{', '.join(str(d) for d in entry['shape'])}]"
+
+
+@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@click.argument("path", metavar="PATH")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def info_command(path, fmt):
+    """What an exported model file says about itself."""
+    model = WavenetModel.load(path, provider="cpu")
+    meta = model.metadata
+    size = Path(path).stat().st_size
+    session_io = {
+        "inputs": [{"name": a.name, "type": a.type, "shape": list(a.shape)} for a in model.session.get_inputs()],
+        "outputs": [{"name": a.name, "type": a.type, "shape": list(a.shape)} for a in model.session.get_outputs()],
+    }
+    info = {
+        "file": str(path), "file_size": size, "format_version": meta.format_version, "graph": meta.graph,
+        "arch": meta.config.arch, "config": meta.config.to_dict(), "vocab": meta.vocab.to_dict(),
+        "receptive_field": meta.receptive_field, "state_size": meta.state_size, "parameters": meta.parameters,
+        "metrics": meta.metrics, "data": meta.data, "package_version": meta.package_version,
+        "runtime_version": _runtime_version(), "io": session_io, "providers_available": available_providers(),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    config = ", ".join(f"{k}={v}" for k, v in meta.config.to_dict().items())
+    lines = [
+        f"file:              {path} ({size:,} bytes)",
+        f"format:            wavenet-edge format {meta.format_version}, {meta.graph} graph, "
+        f"exported by wavenet-edge {meta.package_version} (this runtime: {info['runtime_version']})",
+        f"architecture:      {meta.config.arch}",
+        f"config:            {config}",
+        f"vocabulary:        {meta.vocab.size} ids: boundary 0, then {''.join(meta.vocab.chars)!r}",
+        f"receptive field:   {meta.receptive_field} tokens"
+        + (f"; state: {meta.state_size} floats per row" if meta.graph == GRAPH_STEP else ""),
+        f"parameters:        {meta.parameters:,}",
+        f"metrics:           {json.dumps(meta.metrics, sort_keys=True)}",
+        f"data:              {json.dumps(meta.data, sort_keys=True, ensure_ascii=False)}",
+    ]
+    lines += [f"input:             {_shape(e)}" for e in meta.io["inputs"]]
+    lines += [f"output:            {_shape(e)}" for e in meta.io["outputs"]]
+    lines.append(f"providers here:    {', '.join(available_providers())}")
+    click.echo("\n".join(lines))

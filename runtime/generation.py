@@ -1,0 +1,187 @@
+"""Batched autoregressive generation: every row advances one token per graph call, finished rows are
+replaced by new ones, names come out in index order.
+
+    stream = generate_stream(decoder, vocab, GenerationRequest(n=100, seed=0))
+    for index, name, logprob in stream: ...
+
+How it stays fast: the state of a name that has only seen the boundary token and the prefix is computed
+once and copied into every new row; a finished row's slot is refilled in place (the arrays only shrink
+once no names are left to start); the random numbers of a row are drawn for all its positions when it
+starts; the loop body is a handful of numpy calls on [B, V] arrays, with no per-row Python.
+
+Determinism: name i's characters depend only on (seed, i) and the model's logits for that row, so the
+same seed gives the same names whatever `batch_size` (ONNX Runtime computes each row independently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decoders import Decoder
+from .errors import VocabError, WavenetEdgeError
+from .sampling import Sampler, SamplingParams, UniformSource, log_softmax
+from .vocab import BOUNDARY_ID, Vocab
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "encode_prefix", "filter_names",
+           "generate_stream"]
+
+DEFAULT_BATCH_SIZE = 256
+DEFAULT_PATIENCE = 1000  # --unique/--exclude: give up after this many rejected samples in a row
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate. `n` None means an endless stream. Validated on construction."""
+
+    n: int | None = 1
+    seed: int = 0
+    prefix: str = ""
+    max_len: int = 32
+    batch_size: int = DEFAULT_BATCH_SIZE
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+    def __post_init__(self) -> None:
+        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or self.n < 1):
+            raise WavenetEdgeError(f"n must be a positive integer, got {self.n}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise WavenetEdgeError(f"seed must be an integer, got {self.seed!r}")
+        if isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer)) or self.max_len < 1:
+            raise WavenetEdgeError(f"max-len must be a positive integer, got {self.max_len}")
+        if len(self.prefix) > self.max_len:
+            raise WavenetEdgeError(
+                f"max-len {self.max_len} is below the length of prefix {self.prefix!r} ({len(self.prefix)})"
+            )
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
+                or self.batch_size < 1:
+            raise WavenetEdgeError(f"batch size must be a positive integer, got {self.batch_size}")
+
+
+def encode_prefix(vocab: Vocab, prefix: str) -> list[int]:
+    """Token ids of `prefix`; WavenetEdgeError names the characters the model does not know."""
+    try:
+        return vocab.encode(prefix)
+    except VocabError as err:
+        raise WavenetEdgeError(f"prefix {prefix!r}: {err}") from None
+
+
+def _prefix_template(decoder: Decoder, prefix_ids: list[int]) -> tuple[np.ndarray, int, float]:
+    """State before the last prefix token, that token, and log p(prefix): the start of every row."""
+    state = decoder.initial_state(1)  # [1, ...]
+    token = BOUNDARY_ID
+    logprob = 0.0
+    for char in prefix_ids:
+        logits, state = decoder.advance(state, np.array([token], dtype=np.int64))
+        logprob += float(log_softmax(logits)[0, char])
+        token = char
+    return state[0], token, logprob
+
+
+def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
+                    logprobs: bool = True) -> Iterator[tuple[int, str, float | None]]:
+    """Yield (index, name, log-probability) for names 0, 1, 2, ... in index order, each as soon as it and
+    every name before it are finished. The name includes the prefix; its log-probability is log p(name
+    followed by the end token) under the model at temperature 1, prefix included (None without `logprobs`,
+    which saves a little time per character)."""
+    prefix_ids = encode_prefix(vocab, request.prefix)
+    total = request.n  # None: endless
+    room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
+    span = room + 1  # positions a row can live through: room characters and the end token
+    start_state, start_token, start_logprob = _prefix_template(decoder, prefix_ids)
+    chars = [""] + list(vocab.chars)  # id -> character, boundary -> ""
+    sampler = Sampler(request.sampling)
+
+    width = request.batch_size if total is None else min(request.batch_size, total)
+    block = width if total is None else min(total, max(width, 256))
+    source = UniformSource(request.seed, span, block=block)
+    batch = decoder.rows(start_state, start_token, width)  # owns the model state and the tokens it feeds
+    # Time-major ring buffers: row r, started at step born[r], keeps its position p in column
+    # (born[r] + p) % span, so step t reads and writes plain rows [t % span] (no fancy indexing).
+    uniforms = np.empty((span, width, 1))  # [span, B, 1]
+    out = np.zeros((span, width), dtype=np.int64)  # [span, B] sampled tokens
+    uniforms[:, :, 0] = source.take(width).T  # every row starts at step 0
+    born = np.zeros(width, dtype=np.int64)  # [B] step at which each row started
+    index = np.arange(width, dtype=np.int64)  # [B] name of each row
+    logprob = np.full(width, start_logprob)  # [B] float64
+    started, t, deadline = width, 0, room  # names with a row; step; first step at which a row must end
+    ready: dict[int, tuple[str, float | None]] = {}
+    next_out = 0
+
+    while width:
+        column = t % span
+        logits = batch.step()  # [B, V]
+        chosen = batch.tokens  # sampled in place: the next step feeds them
+        chosen_logp = sampler(logits, uniforms[column], chosen, logprobs)
+        if t >= deadline:  # rows at max_len end here: the end token is forced, its probability still counted
+            full = born <= t - room
+            chosen[full] = BOUNDARY_ID
+            if logprobs:
+                chosen_logp[full] = log_softmax(logits[full])[:, BOUNDARY_ID]
+        out[column] = chosen
+        if logprobs:
+            logprob += chosen_logp
+        t += 1
+        if chosen[0] if width == 1 else chosen.all():  # no row finished
+            continue
+        finished = (chosen == BOUNDARY_ID).nonzero()[0]  # [k] rows whose name is complete
+        columns = out[:, finished].T.tolist()  # [k][span] each row's ring of tokens
+        births = born[finished].tolist()
+        scores = logprob[finished].tolist() if logprobs else [None] * len(births)
+        for ring_ids, birth, name_index, lp in zip(columns, births, index[finished].tolist(), scores, strict=True):
+            first = birth % span  # column of the row's first character
+            ids = (ring_ids[first:] + ring_ids[:first])[: t - 1 - birth]  # its characters, end token dropped
+            ready[name_index] = (request.prefix + "".join([chars[i] for i in ids]), lp)
+        fresh = len(finished) if total is None else min(len(finished), total - started)
+        if fresh:
+            slots = finished[:fresh]
+            index[slots] = np.arange(started, started + fresh)
+            started += fresh
+            batch.reset(slots)
+            born[slots] = t
+            logprob[slots] = start_logprob
+            draws = source.take(fresh)  # [fresh, span]: position p goes to column (t + p) % span
+            first = t % span
+            uniforms[first:, slots, 0] = draws[:, : span - first].T
+            uniforms[:first, slots, 0] = draws[:, span - first:].T
+        if fresh < len(finished):  # nothing left to start: drop the finished rows
+            width -= len(finished) - fresh
+            if width:
+                keep = np.ones(len(index), dtype=bool)
+                keep[finished[fresh:]] = False
+                batch.keep(keep)
+                born, index, logprob = born[keep], index[keep], logprob[keep]
+                uniforms, out = uniforms[:, keep], out[:, keep]
+        if width:
+            deadline = int(np.minimum.reduce(born)) + room
+        while next_out in ready:
+            name, lp = ready.pop(next_out)
+            yield next_out, name, lp
+            next_out += 1
+
+
+def filter_names(stream: Iterable[tuple[int, str, float]], n: int, unique: bool = False,
+                 exclude: Iterable[str] | None = None,
+                 patience: int = DEFAULT_PATIENCE) -> Iterator[tuple[int, str, float]]:
+    """The first `n` names of an endless `stream` that are not in `exclude` and, with `unique`, not seen
+    before. Gives up (WavenetEdgeError) after `patience` rejected names in a row."""
+    banned = set(exclude or ())
+    accepted = rejected = 0
+    for item in stream:
+        name = item[1]
+        if name in banned:
+            rejected += 1
+            if rejected >= patience:
+                raise WavenetEdgeError(
+                    f"gave up after {patience} samples in a row were duplicates or excluded: found {accepted} "
+                    f"of {n} names (try a higher temperature, a longer max-len, a shorter prefix or a smaller -n)"
+                )
+            continue
+        rejected = 0
+        if unique:
+            banned.add(name)
+        yield item
+        accepted += 1
+        if accepted >= n:
+            return

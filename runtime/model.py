@@ -1,0 +1,169 @@
+"""WavenetModel: an exported .onnx file, checked against the contract and ready to generate and score.
+
+    model = WavenetModel.load("wavenet.onnx", provider="cpu", threads=1)
+    model.generate(5, seed=0, temperature=0.8)                 # ["emma", ...]
+    model.score(["emma", "olivia"]).nll_per_char
+
+Only numpy and onnxruntime: no torch, no onnx package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from .contract import ModelMetadata
+from .decoders import Decoder, make_decoder
+from .errors import ModelFileError
+from .generation import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PATIENCE,
+    GenerationRequest,
+    encode_prefix,
+    filter_names,
+    generate_stream,
+)
+from .modelfile import read_onnx_props
+from .providers import create_session, resolve_providers
+from .sampling import SamplingParams
+from .scoring import ScoreResult, score
+
+__all__ = ["SHIPPED_MODEL", "WavenetModel", "shipped_model_path"]
+
+SHIPPED_MODEL = ("wavenet_edge.models", "wavenet.onnx")
+# what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
+_LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
+    "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
+    "RuntimeException", "EPFail") if hasattr(_ort_state, name)) + (RuntimeError,)
+
+
+def shipped_model_path() -> Path:
+    """Path of the default model installed with the package; ModelFileError when it is not there."""
+    package, name = SHIPPED_MODEL
+    try:
+        path = resources.files(package) / name
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise ModelFileError(
+            f"no shipped model: {package}/{name} is not installed (pass --onnx PATH, or export one with wn-export)"
+        )
+    return Path(str(path))
+
+
+def _check_io(session: ort.InferenceSession, metadata: ModelMetadata, where: str) -> None:
+    """The graph's input and output names and dtypes must be those the metadata promises."""
+    expected = metadata.io
+    dtype = {"int64": "tensor(int64)", "float32": "tensor(float)"}
+    for kind, actual in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
+        want = [(d["name"], dtype[d["dtype"]]) for d in expected[kind]]
+        got = [(arg.name, arg.type) for arg in actual]
+        if got != want:
+            raise ModelFileError(
+                f"{where}: graph {kind} {[n for n, _ in got]} do not match the {metadata.graph} graph contract "
+                f"{[n for n, _ in want]}"
+            )
+
+
+class WavenetModel:
+    """An exported wavenet-edge model on an ONNX Runtime session. Build it with `WavenetModel.load`."""
+
+    def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata, path: Path):
+        self.session = session
+        self.metadata = metadata
+        self.path = path
+        self._decoder: Decoder = make_decoder(session, metadata)
+
+    @classmethod
+    def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,
+             session_options: ort.SessionOptions | None = None) -> WavenetModel:
+        """Open and validate an .onnx file written by wn-export.
+
+        provider: "auto" (CUDA when installed, else CPU), "cpu", "cuda", an exact ONNX Runtime provider name,
+        or a list of those in priority order. A provider that is not installed is an error, never a silent
+        CPU fallback. threads: intra-op threads (None: ONNX Runtime's default). session_options: your own
+        onnxruntime.SessionOptions (threads, when given, still applies).
+        Raises ModelFileError (missing, not ONNX, truncated, not a wavenet-edge model, unsupported format
+        version, graph not matching the contract) or ProviderError, each one line.
+        """
+        path = Path(path)
+        props = read_onnx_props(path)
+        metadata = ModelMetadata.from_props(props, where=str(path))
+        providers = resolve_providers(provider)
+        try:
+            session = create_session(path, providers, threads=threads, session_options=session_options)
+        except _LOAD_ERRORS as err:
+            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}") from None
+        _check_io(session, metadata, str(path))
+        return cls(session, metadata, path)
+
+    @classmethod
+    def load_shipped(cls, **kwargs) -> WavenetModel:
+        """The default model installed with the package (see `load` for the keyword arguments)."""
+        return cls.load(shipped_model_path(), **kwargs)
+
+    @property
+    def graph(self) -> str:
+        """"step" or "window"."""
+        return self.metadata.graph
+
+    @property
+    def providers(self) -> list[str]:
+        """Execution providers the session runs on, in priority order."""
+        return list(self.session.get_providers())
+
+    def iter_generate(self, n: int | None = 1, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None, seed: int = 0, prefix: str = "", max_len: int | None = None,
+                      batch_size: int = DEFAULT_BATCH_SIZE, return_logprobs: bool = False, unique: bool = False,
+                      exclude: Iterable[str] | None = None,
+                      patience: int = DEFAULT_PATIENCE) -> Iterator[str | tuple[str, float]]:
+        """Yield generated names in a deterministic order, each as soon as it and those before it are done.
+
+        The same seed gives the same names whatever batch_size. Names include `prefix` and have at most
+        `max_len` characters (default: the model's config.max_len). top_k 1 is greedy. With
+        return_logprobs, yields (name, logprob): log p(name + end token) under the model at temperature 1,
+        whatever the sampling settings (the value `score` gives the same name). With `unique` or `exclude`,
+        samples until `n` names pass (WavenetEdgeError after `patience` rejected samples in a row).
+        n None: endless (not with unique/exclude).
+        """
+        filtering = unique or exclude is not None
+        if filtering and n is None:
+            raise ValueError("unique/exclude need a number of names n")
+        sampling = SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p)
+        GenerationRequest(n=n)  # validates n
+        request = GenerationRequest(  # validated here, before the first name is asked for
+            n=None if filtering else n, seed=seed, prefix=prefix,
+            max_len=self.metadata.config.max_len if max_len is None else max_len, batch_size=batch_size,
+            sampling=sampling,
+        )
+        encode_prefix(self.metadata.vocab, prefix)
+        stream = generate_stream(self._decoder, self.metadata.vocab, request, logprobs=return_logprobs)
+        if filtering:
+            stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
+        if return_logprobs:
+            return ((name, logprob) for _, name, logprob in stream)
+        return (name for _, name, _ in stream)
+
+    def generate(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 seed: int = 0, prefix: str = "", max_len: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 return_logprobs: bool = False, unique: bool = False, exclude: Iterable[str] | None = None,
+                 patience: int = DEFAULT_PATIENCE) -> list[str] | list[tuple[str, float]]:
+        """`n` names as a list (see `iter_generate`)."""
+        if n is None:
+            raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
+        return list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                                       prefix=prefix, max_len=max_len, batch_size=batch_size,
+                                       return_logprobs=return_logprobs, unique=unique, exclude=exclude,
+                                       patience=patience))
+
+    def score(self, items: Iterable[str]) -> ScoreResult:
+        """Log-probability of every item and the mean NLL per character (end token included), float64."""
+        return score(self._decoder, self.metadata.vocab, list(items))
+
+    def __repr__(self) -> str:
+        return f"WavenetModel({str(self.path)!r}, graph={self.graph!r}, providers={self.providers})"

@@ -1,0 +1,94 @@
+"""Execution providers and ONNX Runtime sessions: ask for a provider, get exactly it or a clear error.
+
+    providers = resolve_providers("auto")            # ["CUDAExecutionProvider"] on a GPU build, else CPU
+    session = create_session("model.onnx", providers, threads=1)
+
+ONNX Runtime itself falls back to the CPU with only a warning when a requested provider is missing;
+here a provider that is not installed is an error that names the installed ones, and a session that
+did not take the requested provider is refused too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import onnxruntime as ort
+
+from .errors import WavenetEdgeError
+
+__all__ = ["CPU", "CUDA", "PROVIDER_ALIASES", "ProviderError", "available_providers", "create_session",
+           "make_session_options", "resolve_providers"]
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+PROVIDER_ALIASES = {"cpu": CPU, "cuda": CUDA}
+AUTO_PREFERENCE = (CUDA, CPU)  # "auto": the first of these that is installed (TensorRT, Azure... are skipped)
+GPU_HINT = " (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+
+
+class ProviderError(WavenetEdgeError):
+    """A requested execution provider that is unknown, not installed, or not taken by the session."""
+
+
+def available_providers() -> list[str]:
+    """Execution providers of the installed onnxruntime build."""
+    return list(ort.get_available_providers())
+
+
+def _resolve_one(name: str, installed: list[str]) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ProviderError(f"provider must be a non-empty name, got {name!r}")
+    full = PROVIDER_ALIASES.get(name.strip().lower(), name.strip())
+    if full not in installed:
+        hint = GPU_HINT if full == CUDA else ""
+        raise ProviderError(
+            f"execution provider {name!r} is not available here{hint}; installed: {', '.join(installed)}"
+        )
+    return full
+
+
+def resolve_providers(provider: str | Sequence[str] = "auto") -> list[str]:
+    """ONNX Runtime provider names for "auto", "cpu", "cuda", an exact provider name, or a list of those."""
+    installed = available_providers()
+    if isinstance(provider, str) and provider.strip().lower() == "auto":
+        return [next(p for p in (*AUTO_PREFERENCE, installed[0]) if p in installed)]
+    names = [provider] if isinstance(provider, str) else list(provider)
+    if not names:
+        raise ProviderError("no execution provider requested")
+    resolved = [_resolve_one(name, installed) for name in names]
+    return list(dict.fromkeys(resolved))
+
+
+def make_session_options(threads: int | None = None) -> ort.SessionOptions:
+    """All graph optimizations, sequential execution, `threads` intra-op threads (None: ONNX Runtime's choice)."""
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ProviderError(f"threads must be a positive integer, got {threads!r}")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: no fallback warnings on stderr
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return options
+
+
+def create_session(path: str | Path, providers: list[str], threads: int | None = None,
+                   session_options: ort.SessionOptions | None = None) -> ort.InferenceSession:
+    """An InferenceSession that really runs on `providers[0]` (ProviderError otherwise).
+
+    Raises onnxruntime's own exceptions for a model it cannot load; the caller words those.
+    """
+    options = session_options if session_options is not None else make_session_options(threads)
+    if session_options is not None and threads is not None:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    used = session.get_providers()
+    if providers[0] not in used:
+        hint = GPU_HINT if providers[0] == CUDA else ""
+        raise ProviderError(
+            f"ONNX Runtime did not take execution provider {providers[0]} (the session runs on "
+            f"{', '.join(used)}){hint}"
+        )
+    return session

@@ -1,0 +1,184 @@
+"""Sampling the next token of many rows at once, with a counter-based random source (numpy only).
+
+Random numbers come from SplitMix64 (Steele, Lea & Flood 2014) keyed by (seed, name index, position):
+the uniform that decides character `pos` of name `i` depends on nothing else, so the same seed gives
+the same names whatever the batch size, the order rows finish in, or how many names are asked for.
+
+    keys = row_keys(seed, np.arange(4, dtype=np.uint64))      # [4] one stream per name
+    u = stream_uniforms(keys, 33)                             # [4, 33] in (0, 1]
+    sampler = Sampler(SamplingParams(temperature=0.8, top_k=10))
+    tokens = np.empty(4, dtype=np.int64)
+    logp = sampler(logits, u[:, :1], tokens)                  # tokens written in place; logp [4] float64
+
+Order of operations: logits / temperature -> top-k mask -> softmax -> top-p (nucleus) mask ->
+inverse-CDF draw. `logp` is always the log-probability of the chosen token under the model's own
+distribution (temperature 1, no truncation), so a name's log-probability does not depend on how it
+was sampled and equals what `score` reports for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import WavenetEdgeError
+
+__all__ = ["Sampler", "SamplingParams", "UniformSource", "log_softmax", "row_keys", "splitmix64", "stream_uniforms",
+           "token_logprobs"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function on a uint64 array (wrapping arithmetic)."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+def row_keys(seed: int, index: np.ndarray) -> np.ndarray:
+    """[N] uint64 starting points of the random streams of names `index` (uint64 [N]) under `seed`."""
+    seed_key = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & _MASK64)
+    with np.errstate(over="ignore"):
+        base = splitmix64(np.asarray(index, dtype=np.uint64) * _GOLDEN + seed_key)
+        return splitmix64(base ^ seed_key)
+
+
+def stream_uniforms(keys: np.ndarray, length: int) -> np.ndarray:
+    """[N, length] float64 uniforms in (0, 1]: element (r, p) is draw p of stream keys[r]."""
+    steps = np.arange(1, length + 1, dtype=np.uint64) * _GOLDEN  # [length]
+    with np.errstate(over="ignore"):
+        z = splitmix64(keys[:, None] + steps[None, :])  # [N, length]
+    return ((z >> _S11) + np.uint64(1)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+class UniformSource:
+    """The uniforms of names first, first + 1, ... handed out in order, computed in blocks of names
+    (one vectorized SplitMix64 pass per block instead of one per name)."""
+
+    def __init__(self, seed: int, length: int, block: int = 256, first: int = 0):
+        self.seed, self.length, self.block = int(seed), length, max(1, block)
+        self._next = first  # index of the first name not yet computed
+        self._buffer = np.empty((0, length))
+        self._cursor = 0
+
+    def take(self, count: int) -> np.ndarray:
+        """[count, length] uniforms of the next `count` names."""
+        if self._cursor + count > len(self._buffer):
+            rest = self._buffer[self._cursor:]
+            size = max(self.block, count - len(rest))
+            keys = row_keys(self.seed, np.arange(self._next, self._next + size, dtype=np.uint64))
+            self._buffer = np.concatenate((rest, stream_uniforms(keys, self.length)))
+            self._next += size
+            self._cursor = 0
+        taken = self._buffer[self._cursor:self._cursor + count]
+        self._cursor += count
+        return taken
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How the next token is chosen; validated on construction (WavenetEdgeError names the bad value)."""
+
+    temperature: float = 1.0
+    top_k: int | None = None  # keep the k most likely tokens; 1 is greedy argmax
+    top_p: float | None = None  # keep the smallest set of most likely tokens whose mass reaches top_p
+
+    def __post_init__(self) -> None:
+        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) \
+                or not np.isfinite(self.temperature) or self.temperature <= 0:
+            raise WavenetEdgeError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and (isinstance(self.top_k, bool) or not isinstance(self.top_k, (int, np.integer))
+                                       or self.top_k < 1):
+            raise WavenetEdgeError(f"top-k must be an integer >= 1, got {self.top_k}")
+        if self.top_p is not None and (isinstance(self.top_p, bool) or not isinstance(self.top_p, (int, float))
+                                       or not 0.0 < self.top_p <= 1.0):
+            raise WavenetEdgeError(f"top-p must be in (0, 1], got {self.top_p}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.top_k == 1
+
+    @property
+    def plain(self) -> bool:
+        """Sampling from the model's own distribution: temperature 1, no truncation."""
+        return self.temperature == 1.0 and self.top_k is None and (self.top_p is None or self.top_p == 1.0)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """[B, V] float64 log-probabilities of [B, V] logits, computed in float64."""
+    x = np.subtract(logits, logits.max(axis=1, keepdims=True), dtype=np.float64)
+    x -= np.log(np.exp(x).sum(axis=1, keepdims=True))
+    return x
+
+
+def token_logprobs(logits: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """[B] float64 log-probability of tokens [B] under [B, V] logits at temperature 1."""
+    return log_softmax(logits)[np.arange(len(tokens)), tokens]
+
+
+class Sampler:
+    """Draws one token per row: `sampler(logits [B, V], u [B, 1] in (0, 1], out [B] int64)`.
+
+    The token is the first index whose cumulative weight reaches u * total weight (inverse CDF): u > 0,
+    so a zero-weight token is never chosen, and u <= 1 keeps it below V. Each row's token depends only
+    on its own logits and uniform. Returns the tokens' log-probabilities under the model at temperature 1
+    ([B] float64) when called with logprobs=True, else None.
+    """
+
+    def __init__(self, params: SamplingParams):
+        self.params = params
+        self._greedy = params.greedy
+        self._plain = params.plain
+        self._temperature = float(params.temperature)
+        self._top_k = params.top_k
+        self._top_p = params.top_p if params.top_p is not None and params.top_p < 1.0 else None
+
+    def __call__(self, logits: np.ndarray, u: np.ndarray, out: np.ndarray,
+                 logprobs: bool = False) -> np.ndarray | None:
+        if self._greedy:
+            logits.argmax(axis=1, out=out)
+            return token_logprobs(logits, out) if logprobs else None
+        if self._plain:
+            return self._plain_draw(logits, u, out, logprobs)
+        x = np.subtract(logits, np.maximum.reduce(logits, axis=1, keepdims=True), dtype=np.float64)  # max 0
+        if self._temperature != 1.0:
+            x /= self._temperature
+        if self._top_k is not None and self._top_k < x.shape[1]:
+            kth = -np.partition(-x, self._top_k - 1, axis=1)[:, self._top_k - 1:self._top_k]  # [B, 1]
+            x[x < kth] = -np.inf  # ties with the k-th logit are kept
+        weights = np.exp(x)  # [B, V]
+        if self._top_p is not None:
+            order = np.argsort(-weights, axis=1, kind="stable")  # [B, V] most likely first
+            ranked = np.take_along_axis(weights, order, axis=1)
+            ranked /= ranked.sum(axis=1, keepdims=True)
+            before = np.cumsum(ranked, axis=1) - ranked  # mass of the more likely tokens
+            keep = np.zeros(weights.shape, dtype=bool)
+            np.put_along_axis(keep, order, before < self._top_p, axis=1)  # the top token is always kept
+            weights[~keep] = 0.0
+        cdf = np.add.accumulate(weights, axis=1)  # [B, V]
+        np.greater_equal(cdf, cdf[:, -1:] * u).argmax(axis=1, out=out)
+        return token_logprobs(logits, out) if logprobs else None
+
+    @staticmethod
+    def _plain_draw(logits: np.ndarray, u: np.ndarray, out: np.ndarray, logprobs: bool) -> np.ndarray | None:
+        """The hot path (temperature 1, no truncation) in as few numpy calls as possible: exp of the raw
+        logits in float64 (no max subtraction: it cannot overflow below logits of 709), with the
+        max-subtracted form only for the rows where it would over- or underflow."""
+        cdf = np.add.accumulate(np.exp(logits, dtype=np.float64), axis=1)  # [B, V]
+        total = cdf[:, -1:]  # [B, 1]
+        if not (0.0 < total[0, 0] < np.inf if len(out) == 1 else np.isfinite(total).all() and total.all()):
+            bad = ~(np.isfinite(total[:, 0]) & (total[:, 0] > 0.0))
+            rows = logits[bad]
+            cdf[bad] = np.add.accumulate(np.exp(rows - rows.max(axis=1, keepdims=True), dtype=np.float64), axis=1)
+            np.greater_equal(cdf, total * u).argmax(axis=1, out=out)
+            return token_logprobs(logits, out) if logprobs else None
+        np.greater_equal(cdf, total * u).argmax(axis=1, out=out)
+        if not logprobs:
+            return None
+        return logits[np.arange(len(out)), out] - np.log(total[:, 0])  # log softmax at the token, float64

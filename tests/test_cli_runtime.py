@@ -1,0 +1,236 @@
+"""wn-generate, wn-eval, wn-info through click's CliRunner: output, and one exact "Error: ..." line (exit 2)
+for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+from test_runtime_support import ITEMS, VOCAB, bad_files, exported
+
+from wavenet_edge.runtime import WavenetModel, cli
+from wavenet_edge.runtime import model as model_module
+from wavenet_edge.runtime.dataset import split_items
+from wavenet_edge.runtime.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def models():
+    return exported()
+
+
+@pytest.fixture(scope="module")
+def step(models):
+    return WavenetModel.load(models.step, provider="cpu")
+
+
+def run(command, args: list[str]):
+    return CliRunner().invoke(command, [str(a) for a in args])
+
+
+def assert_one_line_error(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- wn-generate
+
+
+def test_generate_prints_the_seeded_names(models, step):
+    result = run(cli.generate_command, ["--onnx", models.step, "-n", 12, "--seed", 3])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == step.generate(12, seed=3)
+    assert result.stderr == ""
+    again = run(cli.generate_command, ["--onnx", models.step, "-n", 12, "--seed", 3, "--batch-size", 1])
+    assert again.stdout == result.stdout
+
+
+def test_generate_settings_reach_the_library(models, step):
+    args = ["--onnx", models.step, "-n", 20, "--seed", 5, "--temperature", 0.7, "--top-k", 4, "--top-p", 0.9,
+            "--prefix", "ka", "--max-len", 6, "--threads", 1, "--provider", "cpu"]
+    result = run(cli.generate_command, args)
+    assert result.exit_code == 0, result.output
+    expected = step.generate(20, seed=5, temperature=0.7, top_k=4, top_p=0.9, prefix="ka", max_len=6)
+    assert result.stdout.splitlines() == expected
+    assert all(name.startswith("ka") and len(name) <= 6 for name in expected)
+
+
+def test_generate_jsonl(models, step):
+    result = run(cli.generate_command, ["--onnx", models.window, "-n", 8, "--seed", 2, "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [sorted(row) for row in rows] == [["logprob", "name"]] * 8
+    expected = step.generate(8, seed=2, return_logprobs=True)
+    assert [row["name"] for row in rows] == [name for name, _ in expected]
+    assert [row["logprob"] for row in rows] == pytest.approx([lp for _, lp in expected], abs=1e-5)
+
+
+def test_generate_unique_and_exclude(models, step, tmp_path):
+    plain = step.generate(40, seed=8)
+    exclude = tmp_path / "taken.txt"
+    exclude.write_text("\n".join(plain[:10]) + "\n\n")
+    result = run(cli.generate_command, ["--onnx", models.step, "-n", 40, "--seed", 8, "--unique",
+                                        "--exclude", exclude])
+    assert result.exit_code == 0, result.output
+    names = result.stdout.splitlines()
+    assert len(names) == 40 == len(set(names))
+    assert not set(names) & set(plain[:10])
+    assert names == step.generate(40, seed=8, unique=True, exclude=set(plain[:10]))
+
+
+def test_generate_unique_gives_up_in_one_line(models):
+    result = run(cli.generate_command, ["--onnx", models.step, "-n", 3, "--top-k", 1, "--unique"])
+    assert result.exit_code == 2
+    assert result.stdout.count("\n") == 1  # the one greedy name, then the error
+    assert result.stderr.startswith("Error: gave up after 1000 samples in a row were duplicates or excluded: found 1")
+
+
+def test_generate_verbose_reports_providers_and_seed(models):
+    result = run(cli.generate_command, ["--onnx", models.step, "-n", 4, "--verbose"])
+    assert result.exit_code == 0, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"model: {models.step} (step graph); providers: CPUExecutionProvider; seed: ")
+    seed = int(first.rsplit("seed: ", 1)[1])
+    assert "us per character" in result.stderr.splitlines()[1]
+    again = run(cli.generate_command, ["--onnx", models.step, "-n", 4, "--seed", seed])
+    assert again.stdout == result.stdout  # the fresh seed reproduces the names
+
+
+def test_generate_uses_the_shipped_model(models, monkeypatch):
+    monkeypatch.setattr(model_module, "SHIPPED_MODEL", ("wavenet_edge.models", "not-there.onnx"))
+    assert_one_line_error(run(cli.generate_command, ["-n", 2]),
+                          "no shipped model: wavenet_edge.models/not-there.onnx is not installed (pass --onnx PATH, "
+                          "or export one with wn-export)")
+    monkeypatch.setattr(cli, "shipped_model_path", lambda: models.step)
+    result = run(cli.generate_command, ["-n", 2, "--seed", 1])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+
+
+def test_bad_model_files(models, tmp_path):
+    for name, (path, message) in bad_files(tmp_path / "bad", models.step).items():
+        assert_one_line_error(run(cli.generate_command, ["--onnx", path, "-n", 2]), message)
+        if name in ("missing", "text", "truncated 0.5", "not ours", "version"):
+            assert_one_line_error(run(cli.info_command, [path]), message)
+            assert_one_line_error(run(cli.eval_command, ["--onnx", path, "--data", models.root / "x.txt"]),
+                                  f"{models.root / 'x.txt'}: no such file")
+
+
+def installed() -> str:
+    return ", ".join(ort.get_available_providers())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--prefix", "Kaz"], f"prefix 'Kaz': characters not in the vocabulary: 'Kz' (allowed: {''.join(VOCAB.chars)!r})"),
+    (["-n", 0], "-n must be a positive integer, got 0"),
+    (["-n", -3], "-n must be a positive integer, got -3"),
+    (["--temperature", 0], "temperature must be > 0, got 0.0"),
+    (["--temperature", -0.5], "temperature must be > 0, got -0.5"),
+    (["--top-p", 0], "top-p must be in (0, 1], got 0.0"),
+    (["--top-p", 1.01], "top-p must be in (0, 1], got 1.01"),
+    (["--top-k", 0], "top-k must be an integer >= 1, got 0"),
+    (["--max-len", 1, "--prefix", "ka"], "max-len 1 is below the length of prefix 'ka' (2)"),
+    (["--max-len", 0], "max-len must be a positive integer, got 0"),
+    (["--batch-size", 0], "batch size must be a positive integer, got 0"),
+    (["--threads", 0], "threads must be a positive integer, got 0"),
+    (["--provider", "tpu"], f"execution provider 'tpu' is not available here; installed: {installed()}"),
+    (["--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text', 'jsonl'."),
+    (["-n", "many"], "Invalid value for '-n': 'many' is not a valid integer."),
+])
+def test_bad_generate_options(models, args, message):
+    assert_one_line_error(run(cli.generate_command, ["--onnx", models.step, *args]), message)
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(), reason="this machine has CUDA")
+def test_cuda_refused_on_a_cpu_only_install(models):
+    assert_one_line_error(
+        run(cli.generate_command, ["--onnx", models.step, "--provider", "cuda"]),
+        "execution provider 'cuda' is not available here (the GPU path needs the onnxruntime-gpu package instead "
+        f"of onnxruntime); installed: {installed()}",
+    )
+
+
+def test_unreadable_exclude_file(models, tmp_path):
+    missing = tmp_path / "nope.txt"
+    assert_one_line_error(run(cli.generate_command, ["--onnx", models.step, "--exclude", missing]),
+                          f"--exclude {missing}: no such file")
+    assert_one_line_error(run(cli.generate_command, ["--onnx", models.step, "--exclude", tmp_path]),
+                          f"--exclude {tmp_path}: is a directory, not a text file")
+    binary = tmp_path / "names.bin"
+    binary.write_bytes(b"kali\n\x00\x01")
+    assert_one_line_error(run(cli.generate_command, ["--onnx", models.step, "--exclude", binary]),
+                          f"--exclude {binary}:2: binary data (NUL byte); expected UTF-8 text, one item per line")
+
+
+# ---------------------------------------------------------------- wn-eval
+
+
+@pytest.fixture(scope="module")
+def data_file(models) -> Path:
+    path = models.root / "names.txt"
+    path.write_text("\n".join(ITEMS) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test", "all"])
+def test_eval_scores_the_lectures_split(models, step, data_file, split):
+    items = ITEMS if split == "all" else split_items(ITEMS).part(split)
+    expected = step.score(items)
+    result = run(cli.eval_command, ["--onnx", models.step, "--data", data_file, "--split", split,
+                                    "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["split"] == split and report["n_items"] == len(items) == expected.n_items
+    assert report["n_chars"] == expected.n_chars
+    assert report["nll_per_char"] == pytest.approx(expected.nll_per_char, abs=1e-12)
+    assert report["same_data_as_training"] is False  # the fixture's metadata names another file
+
+
+def test_eval_text(models, step, data_file):
+    result = run(cli.eval_command, ["--onnx", models.window, "--data", data_file])
+    assert result.exit_code == 0, result.output
+    val = step.score(split_items(ITEMS).val)
+    assert result.stdout == (f"val: {val.nll_per_char:.6f} nats per character over {val.n_items} items, "
+                             f"{val.n_chars} characters (end tokens included)\n")
+    assert "not the one the model was trained on" in result.stderr
+
+
+def test_eval_bad_data(models, tmp_path):
+    data = tmp_path / "names.txt"
+    data.write_text("kali\n\nmora\nKa-li\n")
+    allowed = "".join(VOCAB.chars)
+    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data]),
+                          f"{data}:4: item 'Ka-li' has characters not in the model's vocabulary: 'K-' "
+                          f"(allowed: {allowed!r})")
+    data.write_text("kali\nmora\n")
+    with pytest.raises(DataError) as too_few:
+        split_items(["kali", "mora"])
+    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data]), str(too_few.value))
+    result = run(cli.eval_command, ["--onnx", models.step, "--data", data, "--split", "all"])
+    assert result.exit_code == 0 and result.stdout.startswith("all: ")
+    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data, "--split", "dev"]),
+                          "Invalid value for '--split': 'dev' is not one of 'train', 'val', 'test', 'all'.")
+    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step]), "Missing option '--data'.")
+
+
+# ---------------------------------------------------------------- wn-info
+
+
+def test_info_text_and_json(models):
+    result = run(cli.info_command, [models.step])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for expected in ("wavenet-edge format 1, step graph", "architecture:      wavenet", "channels=8",
+                     f"vocabulary:        {VOCAB.size} ids", "receptive field:   8 tokens; state: 56 floats per row",
+                     "input:             tokens int64 [batch]", "input:             state float32 [batch, 56]",
+                     "output:            logits float32 [batch, ", '"val_loss": 1.6', '"source": "test-syllables"',
+                     f"providers here:    {installed()}", f"({models.step.stat().st_size:,} bytes)"):
+        assert expected in text, expected
+    info = json.loads(run(cli.info_command, [models.lecture_window, "--format", "json"]).stdout)
+    assert info["graph"] == "window" and info["arch"] == "lecture" and info["receptive_field"] == 8
+    assert info["parameters"] == sum(p.numel() for p in models.lecture.parameters())
+    assert info["io"]["inputs"][0]["name"] == "tokens" and info["providers_available"] == ort.get_available_providers()
+    assert info["vocab"]["chars"] == list(VOCAB.chars)
