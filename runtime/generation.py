@@ -79,6 +79,24 @@ def _prefix_template(decoder: Decoder, prefix_ids: list[int]) -> tuple[np.ndarra
     return state[0], token, logprob
 
 
+def _decoder_of(vocab: Vocab):
+    """texts = decode(tokens [k, W] int64, lengths [k]): the first lengths[i] characters of row i.
+
+    ASCII vocabularies go through one byte lookup and one bytes object for all k rows; others join strings."""
+    chars = [""] + list(vocab.chars)  # id -> character, boundary -> ""
+    if all(c.isascii() for c in vocab.chars):
+        table = np.frombuffer(("\0" + "".join(vocab.chars)).encode("ascii"), dtype=np.uint8)  # [V]
+
+        def decode(tokens: np.ndarray, lengths: list[int]) -> list[str]:
+            width = tokens.shape[1]
+            raw = table[tokens].tobytes()  # row i is raw[i * width : (i + 1) * width]
+            return [raw[i * width: i * width + n].decode("ascii") for i, n in enumerate(lengths)]
+    else:
+        def decode(tokens: np.ndarray, lengths: list[int]) -> list[str]:
+            return ["".join([chars[c] for c in row[:n]]) for row, n in zip(tokens.tolist(), lengths, strict=True)]
+    return decode
+
+
 def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
                     logprobs: bool = True) -> Iterator[tuple[int, str, float | None]]:
     """Yield (index, name, log-probability) for names 0, 1, 2, ... in index order, each as soon as it and
@@ -90,7 +108,8 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
     span = room + 1  # positions a row can live through: room characters and the end token
     start_state, start_token, start_logprob = _prefix_template(decoder, prefix_ids)
-    chars = [""] + list(vocab.chars)  # id -> character, boundary -> ""
+    decode = _decoder_of(vocab)
+    ring = np.arange(span)
     sampler = Sampler(request.sampling)
 
     width = request.batch_size if total is None else min(request.batch_size, total)
@@ -126,13 +145,12 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
         if chosen[0] if width == 1 else chosen.all():  # no row finished
             continue
         finished = (chosen == BOUNDARY_ID).nonzero()[0]  # [k] rows whose name is complete
-        columns = out[:, finished].T.tolist()  # [k][span] each row's ring of tokens
-        births = born[finished].tolist()
-        scores = logprob[finished].tolist() if logprobs else [None] * len(births)
-        for ring_ids, birth, name_index, lp in zip(columns, births, index[finished].tolist(), scores, strict=True):
-            first = birth % span  # column of the row's first character
-            ids = (ring_ids[first:] + ring_ids[:first])[: t - 1 - birth]  # its characters, end token dropped
-            ready[name_index] = (request.prefix + "".join([chars[i] for i in ids]), lp)
+        births = born[finished]  # [k]
+        tokens = out[(births[:, None] + ring) % span, finished[:, None]]  # [k, span] in position order
+        lengths = (t - 1 - births).tolist()  # characters of each name, the end token not counted
+        scores = logprob[finished].tolist() if logprobs else [None] * len(lengths)
+        for name_index, text, lp in zip(index[finished].tolist(), decode(tokens, lengths), scores, strict=True):
+            ready[name_index] = (request.prefix + text, lp)
         fresh = len(finished) if total is None else min(len(finished), total - started)
         if fresh:
             slots = finished[:fresh]

@@ -12,7 +12,9 @@ from test_runtime_support import ITEMS, MAX_LEN, VOCAB, exported, torch_greedy
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.errors import WavenetEdgeError
+from wavenet_edge.runtime.generation import _decoder_of
 from wavenet_edge.runtime.sampling import Sampler, SamplingParams, UniformSource, row_keys, stream_uniforms
+from wavenet_edge.runtime.vocab import Vocab
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +278,11 @@ def test_sampler_logprobs_are_temperature_1_log_softmax():
         logp = Sampler(params)(logits, u, out, logprobs=True)
         expected = [math.log(softmax(row.astype(np.float64))[t]) for row, t in zip(logits, out, strict=True)]
         np.testing.assert_allclose(logp, expected, atol=1e-12)
+
+
+def test_name_decoding_ascii_and_not():
+    tokens = np.array([[1, 2, 3, 0, 0], [3, 3, 1, 2, 0]], dtype=np.int64)
+    for chars in (("a", "b", "c"), ("a", "é", "ß")):
+        decode = _decoder_of(Vocab(chars))
+        assert decode(tokens, [3, 4]) == ["".join(chars), chars[2] * 2 + chars[0] + chars[1]]
+        assert decode(tokens[:0], []) == []
