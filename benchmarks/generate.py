@@ -1,0 +1,414 @@
+"""Generation speed: the lecture's torch loop against the cached step and the ONNX runtime, same threads.
+
+    python benchmarks/generate.py --checkpoint runs/benchmark/default.pt                 # ~5 min on 2 cores
+    python benchmarks/generate.py --checkpoint runs/benchmark/default.pt --onnx models/wavenet.onnx \\
+        --threads 1,2 --json runs/benchmark/generate.json
+    python benchmarks/generate.py --checkpoint runs/d3wd1.pt --seconds 1 --repeats 2 --cli-runs 3   # ~1 min
+
+Contenders, each at batch 1 and batch 1024 (rows generated concurrently), all with the same thread
+count k (torch.set_num_threads(k), ONNX Runtime intra-op threads k):
+
+    (a) torch eager, the lecture's loop: the model recomputed over the whole window (receptive field)
+        for every character, torch.multinomial sampling
+    (b) torch eager, the cached step: export.wrappers.StepGraph (Fast WaveNet), torch sampling
+    (c) ONNX Runtime, window graph: WavenetModel.generate on a window-graph export
+    (d) ONNX Runtime, step graph: WavenetModel.generate on a step-graph export (the product's path)
+
+A character is one sampled token, end token included, counted per row. The torch loops refill a finished
+row with a new name at once, as the runtime does, so no contender spends work on finished rows. At
+batch 1, (a) runs at the speed of the lecture's train.sampling.sample_names; at batch 1024 it is about
+1.8x faster than sample_names, which keeps computing finished rows until the longest row of the batch
+ends, so the ratios against (a) are the conservative ones. Rows end at max_len characters with a
+forced end token, as in the runtime.
+
+Each measurement: a warm-up, a calibration run, then --repeats runs sized to --seconds in all (or to
+--chars characters each); the best run's characters per wall-clock second is reported.
+
+Also measured, in the same run: numpy's fp32 GEMM throughput (1024^3 matmul, in a subprocess whose BLAS
+thread variables are k) and the share of it that (d) reaches at batch 1024 counting 2 x non-embedding
+parameters FLOPs per character; where (d)'s time per step goes (the graph alone through IOBinding, the
+sampler alone, the rest: Python/numpy bookkeeping); the wall time of `wn-generate -n 10 --seed 1` against
+`python -c "import torch"` (median of --cli-runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from wavenet_edge.export.exporter import export_checkpoint
+from wavenet_edge.export.wrappers import StepGraph, initial_state
+from wavenet_edge.runtime import WavenetModel
+from wavenet_edge.runtime.sampling import Sampler, SamplingParams
+from wavenet_edge.runtime.vocab import BOUNDARY_ID
+from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
+from wavenet_edge.train.models import WaveNet, count_parameters
+
+CONTENDERS = {
+    "a": "torch eager, window recomputed per char (lecture)",
+    "b": "torch eager, cached step (StepGraph)",
+    "c": "ONNX Runtime, window graph (WavenetModel)",
+    "d": "ONNX Runtime, step graph (WavenetModel)",
+}
+GOAL_RATIO_B1 = 30.0  # (d) / (a) at batch 1
+GOAL_RATIO_BIG = 20.0  # (d) / (a) at the large batch
+GOAL_GEMM_SHARE = 0.60  # (d) at the large batch, of numpy's fp32 GEMM throughput
+GOAL_CLI_S = 0.3  # wn-generate -n 10, wall seconds
+CLI_MODULE = "wavenet_edge.runtime.cli"  # what wn-generate imports before it does anything
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+GEMM_SCRIPT = """
+import sys, time
+import numpy as np
+n, repeats = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+a = rng.standard_normal((n, n), dtype=np.float32)
+b = rng.standard_normal((n, n), dtype=np.float32)
+c = np.empty((n, n), dtype=np.float32)
+np.matmul(a, b, out=c)
+best = float("inf")
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    np.matmul(a, b, out=c)
+    best = min(best, time.perf_counter() - t0)
+print(2 * n ** 3 / best / 1e9)
+"""
+
+
+# ---------------------------------------------------------------------------------------------- torch loops
+
+class WindowRows:
+    """(a) The lecture's state: the last R tokens of every row; the model reruns over all of them per char."""
+
+    def __init__(self, model: WaveNet, batch: int):
+        self.model = model
+        self.window = torch.full((batch, model.receptive_field), BOUNDARY_ID, dtype=torch.long)  # (B, R)
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        # tokens (B,) -> logits (B, V) of the token after the window that ends with them
+        self.window = torch.cat([self.window[:, 1:], tokens.unsqueeze(1)], dim=1)  # (B, R)
+        return self.model(self.window)[:, -1]
+
+    def reset(self, ended: torch.Tensor) -> None:
+        self.window[ended] = BOUNDARY_ID  # (B,) bool: these rows start a new name
+
+
+class StepRows:
+    """(b) Fast WaveNet in torch: per-layer queues [B, S] and one StepGraph call per char."""
+
+    def __init__(self, model: WaveNet, batch: int):
+        self.graph = StepGraph(model).eval()
+        self.start = initial_state(model)  # (S,) the state after only boundary tokens
+        self.state = self.start.repeat(batch, 1)  # (B, S)
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        logits, self.state = self.graph(tokens, self.state)  # (B, V), (B, S)
+        return logits
+
+    def reset(self, ended: torch.Tensor) -> None:
+        self.state[ended] = self.start
+
+
+class TorchGenerator:
+    """Batched sampling in torch eager; a row that ends starts a new name in the next step.
+
+    run(steps) advances every row `steps` times and returns the characters generated (steps x B: every
+    row-step samples one token, a character or the end token)."""
+
+    def __init__(self, rows: WindowRows | StepRows, batch: int, max_len: int, seed: int = 0):
+        self.rows, self.batch, self.max_len = rows, batch, max_len
+        self.tokens = torch.full((batch,), BOUNDARY_ID, dtype=torch.long)  # (B,) fed to the next step
+        self.length = torch.zeros(batch, dtype=torch.long)  # (B,) tokens sampled in each row's name
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def run(self, steps: int) -> int:
+        rows, tokens, length = self.rows, self.tokens, self.length
+        for _ in range(steps):
+            probs = F.softmax(rows.step(tokens), dim=-1)  # (B, V)
+            tokens = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)  # (B,)
+            length += 1
+            tokens.masked_fill_(length > self.max_len, BOUNDARY_ID)  # max_len characters: the end is forced
+            ended = tokens == BOUNDARY_ID  # (B,)
+            if bool(ended.any()):
+                rows.reset(ended)
+                length.masked_fill_(ended, 0)
+        self.tokens = tokens
+        return steps * self.batch
+
+
+class RuntimeGenerator:
+    """(c)/(d) WavenetModel.generate: run(rounds) generates rounds x B names at batch_size B."""
+
+    def __init__(self, model: WavenetModel, batch: int):
+        self.model, self.batch, self.seed = model, batch, 0
+
+    def run(self, rounds: int) -> int:
+        names = self.model.generate(rounds * self.batch, seed=self.seed, batch_size=self.batch)
+        self.seed += 1
+        return sum(len(name) + 1 for name in names)  # the end token counts
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+@dataclass
+class Measurement:
+    contender: str
+    batch: int
+    threads: int
+    chars_per_s: float  # best run, wall clock
+    cpu_chars_per_s: float  # the same run, process CPU time (steadier on a shared machine)
+    chars: int  # of the best run
+    runs: list[float] = field(default_factory=list)  # chars/s of every run
+
+
+def measure(run: Callable[[int], int], contender: str, batch: int, threads: int, seconds: float, repeats: int,
+            chars: int | None, unit: int) -> Measurement:
+    """Warm up and calibrate `run(units) -> characters`, then time `repeats` runs sized to `seconds` in all
+    (or to `chars` characters each)."""
+    run(unit)  # warm-up: first calls allocate, ORT sizes its arena for this batch
+    t0 = time.perf_counter()
+    got = run(unit)
+    took = time.perf_counter() - t0
+    if chars is not None:
+        units = max(unit, math.ceil(chars / (got / unit)))
+    else:
+        units = max(unit, round(unit * seconds / repeats / took))
+    best = Measurement(contender, batch, threads, 0.0, 0.0, 0)
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        got = run(units)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best.runs.append(got / wall)
+        if got / wall > best.chars_per_s:
+            best.chars_per_s, best.cpu_chars_per_s, best.chars = got / wall, got / max(cpu, 1e-9), got
+    return best
+
+
+def graph_and_sampler_us(model: WavenetModel, batch: int, seconds: float) -> tuple[float, float]:
+    """Microseconds per step of (d)'s graph alone (IOBinding run at width `batch`, as inside generate)
+    and of its sampler alone on those logits (temperature 1)."""
+    decoder = model._decoder  # the runtime's own decoder: the same session call generate makes
+    rows = decoder.rows(decoder.initial_state(1)[0], BOUNDARY_ID, batch)
+    rows.step()
+    steps = max(20, int(seconds * 2e4 / batch))  # ~20k row-steps per second of budget at the least
+
+    def per_step(func: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                func()
+            best = min(best, (time.perf_counter() - t0) / steps * 1e6)
+        return best
+
+    graph = per_step(rows.step)
+    logits = rows.step().copy()  # [B, V]
+    u = np.random.default_rng(0).random((batch, 1))  # [B, 1]
+    out = np.empty(batch, dtype=np.int64)
+    sampler = Sampler(SamplingParams())
+    return graph, per_step(lambda: sampler(logits, u, out))
+
+
+def gemm_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
+    """numpy fp32 n x n @ n x n, best of `repeats`, in a subprocess whose BLAS uses `threads` threads."""
+    env = {**os.environ, **{var: str(threads) for var in BLAS_THREAD_VARS}}
+    done = subprocess.run([sys.executable, "-c", GEMM_SCRIPT, str(n), str(repeats)], env=env, check=True,
+                          capture_output=True, text=True)
+    return float(done.stdout.strip())
+
+
+def median_wall(command: list[str], runs: int) -> float:
+    """Median wall seconds of `runs` runs of `command` (after one untimed run that warms the file cache)."""
+    subprocess.run(command, check=True, capture_output=True)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def wn_generate_path() -> str:
+    beside = Path(sys.executable).parent / "wn-generate"
+    found = str(beside) if beside.is_file() else shutil.which("wn-generate")
+    if found is None:
+        sys.exit("wn-generate not found (pip install -e . in this environment)")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+def results_table(results: dict, threads: list[int], batches: list[int], rate: str = "chars_per_s",
+                  unit: str = "chars/s") -> str:
+    """Markdown: one row per contender x batch; `rate` and its ratio vs (a) per thread count."""
+    head = "| contender | batch |" + "".join(f" {unit}, {k} thr | vs (a) |" for k in threads)
+    rule = "|---|--:|" + "--:|--:|" * len(threads)
+    lines = [head, rule]
+    for key, label in CONTENDERS.items():
+        for batch in batches:
+            cells = ""
+            for k in threads:
+                value = getattr(results[k][batch][key], rate)
+                cells += f" {value:,.0f} | {value / getattr(results[k][batch]['a'], rate):.1f}x |"
+            lines.append(f"| ({key}) {label} | {batch} |{cells}")
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a wavenet checkpoint (wn-train's .pt)")
+    parser.add_argument("--onnx", default=None, help="step-graph export of it (default: exported here)")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--batches", default="1,1024", help="comma-separated batch sizes")
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per contender and batch")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (best one counts)")
+    parser.add_argument("--chars", type=int, default=None, help="characters per timed run instead of --seconds")
+    parser.add_argument("--cli-runs", type=int, default=5, help="runs of wn-generate / import torch (median)")
+    parser.add_argument("--json", default=None, help="write all results to this file")
+    args = parser.parse_args()
+    threads = [int(k) for k in args.threads.split(",") if k.strip()]
+    batches = [int(b) for b in args.batches.split(",") if b.strip()]
+    big = max(batches)
+
+    ckpt = load_checkpoint(args.checkpoint)
+    config = ckpt.config
+    if config.arch != "wavenet":
+        sys.exit(f"{args.checkpoint}: a {config.arch} checkpoint; this benchmark needs a wavenet (step graph)")
+    model = model_from_checkpoint(ckpt, args.checkpoint)
+    flops_per_char = 2 * (count_parameters(model) - model.embedding.weight.numel())
+    load = os.getloadavg()
+    print(f"# {args.checkpoint}: wavenet, {count_parameters(model):,} parameters, receptive field "
+          f"{model.receptive_field}, {flops_per_char:,} FLOPs per char (2 x non-embedding parameters)")
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+          f"{load[0]:.2f} at start; torch {torch.__version__}, numpy {np.__version__}, "
+          f"onnxruntime {__import__('onnxruntime').__version__}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="genbench-") as tmp:
+        window_path = Path(tmp) / "window.onnx"
+        export_checkpoint(args.checkpoint, window_path, graph="window")
+        if args.onnx:
+            step_path = Path(args.onnx)
+            meta = WavenetModel.load(step_path, provider="cpu", threads=1).metadata
+            if meta.graph != "step":
+                sys.exit(f"{step_path}: a {meta.graph} graph; --onnx must be a step-graph export")
+            if meta.config != config:
+                print(f"# WARNING: {step_path} has another config than {args.checkpoint}: (d) runs another model")
+        else:
+            step_path = Path(tmp) / "step.onnx"
+            export_checkpoint(args.checkpoint, step_path, graph="step")
+
+        results: dict[int, dict[int, dict[str, Measurement]]] = {}
+        breakdown: dict[int, dict[int, dict[str, float]]] = {}
+        gemm: dict[int, float] = {}
+        for k in threads:
+            torch.set_num_threads(k)
+            window_model = WavenetModel.load(window_path, provider="cpu", threads=k)
+            step_model = WavenetModel.load(step_path, provider="cpu", threads=k)
+            results[k], breakdown[k] = {}, {}
+            for batch in batches:
+                contenders = {
+                    "a": (TorchGenerator(WindowRows(model, batch), batch, config.max_len).run, 8),
+                    "b": (TorchGenerator(StepRows(model, batch), batch, config.max_len).run, 16),
+                    "c": (RuntimeGenerator(window_model, batch).run, 2),
+                    "d": (RuntimeGenerator(step_model, batch).run, 2),
+                }
+                results[k][batch] = {}
+                for key, (run, unit) in contenders.items():
+                    print(f"  {k} thread(s), batch {batch}: ({key}) ...", file=sys.stderr, flush=True)
+                    unit = unit if batch > 1 else unit * 16  # batch 1: steps / names are cheap
+                    results[k][batch][key] = measure(run, key, batch, k, args.seconds, args.repeats, args.chars, unit)
+                graph_us, sampler_us = graph_and_sampler_us(step_model, batch, min(args.seconds, 2.0) / 4)
+                total_us = batch / results[k][batch]["d"].chars_per_s * 1e6  # per step at full width
+                breakdown[k][batch] = {"total_us_per_step": total_us, "graph_us_per_step": graph_us,
+                                       "sampler_us_per_step": sampler_us,
+                                       "rest_us_per_step": total_us - graph_us - sampler_us}
+            gemm[k] = gemm_gflops(k)
+
+        wn_generate = [wn_generate_path(), "-n", "10", "--seed", "1", "--onnx", str(step_path)]
+        print("  wn-generate / import torch ...", file=sys.stderr, flush=True)
+        cli_s = median_wall(wn_generate, args.cli_runs)
+        torch_import_s = median_wall([sys.executable, "-c", "import torch"], args.cli_runs)
+        cli_import_s = median_wall([sys.executable, "-c", f"import {CLI_MODULE}"], args.cli_runs)
+        python_s = median_wall([sys.executable, "-c", "pass"], args.cli_runs)
+
+    print()
+    print(results_table(results, threads, batches))
+    print()
+    print("The same runs per second of process CPU time (all threads): steadier where other jobs share the cores")
+    print()
+    print(results_table(results, threads, batches, rate="cpu_chars_per_s", unit="chars/CPU-s"))
+    print()
+    for k in threads:
+        d_big = results[k][big]["d"].chars_per_s
+        d_gflops = d_big * flops_per_char / 1e9
+        print(f"{k} thread(s): numpy fp32 GEMM 1024^3: {gemm[k]:.1f} GFLOP/s; (d) at batch {big}: "
+              f"{d_gflops:.2f} GFLOP/s = {d_gflops / gemm[k]:.1%} of it")
+        for batch in batches:
+            part = breakdown[k][batch]
+            total = part["total_us_per_step"]
+            print(f"  (d) batch {batch}: {total:.1f} us per step = graph (session run, IOBinding) "
+                  f"{part['graph_us_per_step']:.1f} ({part['graph_us_per_step'] / total:.0%}) + sampler "
+                  f"{part['sampler_us_per_step']:.1f} ({part['sampler_us_per_step'] / total:.0%}) + rest "
+                  f"{part['rest_us_per_step']:.1f} ({part['rest_us_per_step'] / total:.0%})")
+    print(f"wn-generate -n 10 --seed 1: {cli_s:.3f} s (median of {args.cli_runs}); python -c 'import torch': "
+          f"{torch_import_s:.3f} s; its imports alone (import {CLI_MODULE}): {cli_import_s:.3f} s; "
+          f"python -c 'pass': {python_s:.3f} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+    print()
+    print("Goals:")
+    goals = []
+    for k in threads:
+        small = min(batches)
+        r1 = results[k][small]["d"].chars_per_s / results[k][small]["a"].chars_per_s
+        rb = results[k][big]["d"].chars_per_s / results[k][big]["a"].chars_per_s
+        share = results[k][big]["d"].chars_per_s * flops_per_char / 1e9 / gemm[k]
+        goals += [
+            (f"{k} thr: (d) >= {GOAL_RATIO_B1:.0f}x (a) at batch {small}", f"{r1:.1f}x", r1 >= GOAL_RATIO_B1),
+            (f"{k} thr: (d) >= {GOAL_RATIO_BIG:.0f}x (a) at batch {big}", f"{rb:.1f}x", rb >= GOAL_RATIO_BIG),
+            (f"{k} thr: (d) >= {GOAL_GEMM_SHARE:.0%} of GEMM at batch {big}", f"{share:.1%}",
+             share >= GOAL_GEMM_SHARE),
+        ]
+    goals.append((f"wn-generate -n 10 <= {GOAL_CLI_S} s", f"{cli_s:.3f} s", cli_s <= GOAL_CLI_S))
+    for text, value, ok in goals:
+        print(f"  {verdict(ok)}  {text}: {value}")
+
+    if args.json:
+        record = {
+            "checkpoint": args.checkpoint, "onnx": args.onnx, "parameters": count_parameters(model),
+            "flops_per_char": flops_per_char, "contenders": CONTENDERS, "load_average_start": load[0],
+            "settings": {"seconds": args.seconds, "repeats": args.repeats, "chars": args.chars},
+            "results": [asdict(m) for k in threads for b in batches for m in results[k][b].values()],
+            "breakdown_d": {str(k): {str(b): v for b, v in by_batch.items()} for k, by_batch in breakdown.items()},
+            "gemm_gflops": {str(k): v for k, v in gemm.items()},
+            "wn_generate_s": cli_s, "import_torch_s": torch_import_s, "cli_import_s": cli_import_s,
+            "python_s": python_s,
+            "goals": [{"goal": text, "value": value, "pass": ok} for text, value, ok in goals],
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
