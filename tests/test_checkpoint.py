@@ -36,12 +36,7 @@ UNREADABLE = "not a readable checkpoint (truncated or corrupt?): "
 REFUSED = "refused by weights_only loading (not a safe checkpoint): "
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from wavenet_edge.export import cli as export_cli
@@ -24,21 +23,14 @@ from wavenet_edge.train.trainer import metrics_log_path
 NAMES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 
-pytestmark = pytest.mark.skipif(not NAMES.is_file(), reason=f"{NAMES} is not here")
+pytestmark = [pytest.mark.skipif(not NAMES.is_file(), reason=f"{NAMES} is not here"),
+              pytest.mark.usefixtures("one_thread")]
 
 TINY = {
     "wavenet": ["--channels", "8", "--skip-channels", "8", "--head-channels", "16", "--dilations", "1,2,4",
                 "--steps", "120", "--eval-every", "60", "--batch-size", "32", "--warmup", "10"],
     "lecture": ["--arch", "lecture", "--n-embd", "8", "--n-hidden", "16", "--steps", "200", "--eval-every", "100"],
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def invoke(command, args):
@@ -48,7 +40,7 @@ def invoke(command, args):
 
 
 @pytest.fixture(scope="module", params=["wavenet", "lecture"])
-def pipeline(request, tmp_path_factory):
+def pipeline(request, tmp_path_factory, one_thread):
     arch = request.param
     root = tmp_path_factory.mktemp(arch)
     checkpoint, onnx_path = root / "model.pt", root / "model.onnx"

@@ -42,12 +42,7 @@ CLI_COMMON = ["--threads", "1", "--device", "cpu", "--quiet"]
 CHEAP = ["--steps", 1, "--samples", 0, *CLI_MODEL["wavenet"], *CLI_COMMON]  # in case a bad input were accepted
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_items(n: int = 300, seed: int = 0) -> list[str]:
