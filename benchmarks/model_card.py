@@ -92,7 +92,7 @@ def main() -> None:
         "- Recipe `default` in full: `" + recipe_command(ours) + "`",
         f"- Best val at step {ours['best_step']:,} of {ours['settings']['steps']:,}; wall time "
         f"{ours['wall_s'] / 60:.1f} min on {bench['machine']}.",
-        "- Export: `wn-export runs/benchmark/default.pt models/wavenet.onnx --quantize int8 --data names`.",
+        "- Export: `wn-export runs/benchmark/default.pt models/wavenet.onnx --quantize int8 --data data/names.txt`.",
         "",
         "## Results (mean NLL per character, end token included; lower is better)",
         "",

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from wavenet_edge.runtime.config import ModelConfig
+from wavenet_edge.runtime.vocab import BOUNDARY_ID
 
 __all__ = ["GatedResidualLayer", "LectureNet", "WaveNet", "build_model", "count_parameters"]
 
@@ -34,18 +35,24 @@ class GatedResidualLayer(nn.Module):
         self.residual = nn.Conv1d(channels, channels, 1) if residual else None  # the top layer needs none
         self.skip = nn.Conv1d(channels, skip_channels, 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # x: (B, L, C) -> pairs: (B, L - d, 2C), the input d steps back beside the current one
+    def forward(self, x: torch.Tensor, dropout: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, L, C) -> (next layer's input (B, L - d, C), gated activations g (B, L - d, C))."""
         d = self.dilation
+        # pairs: (B, L - d, 2C), the input d steps back beside the current one
         pairs = torch.cat([x[:, :-d], x[:, d:]], dim=2)
         w = self.conv.weight  # (2C, C, 2): tap 0 looks d steps back, tap 1 at the current step
         z = F.linear(pairs, torch.cat([w[:, :, 0], w[:, :, 1]], dim=1), self.conv.bias)  # (B, L - d, 2C)
         filt, gate = z.chunk(2, dim=2)
-        g = self.dropout(torch.tanh(filt) * torch.sigmoid(gate))  # (B, L - d, C)
-        skip = F.linear(g, self.skip.weight[:, :, 0], self.skip.bias)  # (B, L - d, S)
+        g = torch.tanh(filt) * torch.sigmoid(gate)  # (B, L - d, C)
+        if dropout:
+            g = self.dropout(g)
         if self.residual is None:
-            return g, skip
-        return x[:, d:] + F.linear(g, self.residual.weight[:, :, 0], self.residual.bias), skip  # (B, L - d, C)
+            return g, g
+        return x[:, d:] + F.linear(g, self.residual.weight[:, :, 0], self.residual.bias), g
+
+    def skip_out(self, g: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, S)"""
+        return F.linear(g, self.skip.weight[:, :, 0], self.skip.bias)
 
 
 class WaveNet(nn.Module):
@@ -71,15 +78,39 @@ class WaveNet(nn.Module):
         return self.config.receptive_field
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        # idx: (B, L) -> x: (B, L, C)
-        x = self.embedding(idx)
-        out_len = idx.shape[1] - self.receptive_field + 1
+        """idx (B, L) -> logits (B, L - R + 1, V).
+
+        Leading columns that hold the boundary token in every row (the left padding of every training
+        item) give every layer the same input vector at each of their positions, so that vector is
+        computed once per layer (a (1, 1, C) "constant") and only `min(prefix, d)` copies of it are
+        materialised where a dilated tap reaches into the padding. Eval mode is exactly the plain
+        valid convolution over the whole sequence; in training, dropout skips the all-padding positions.
+        """
+        b, length = idx.shape
+        out_len = length - self.receptive_field + 1
+        # (torch.export / ONNX export traces the plain path: the prefix length depends on the data)
+        prefix = 0 if torch.compiler.is_compiling() else boundary_prefix(idx, self.receptive_field - 1)
+        const = self.embedding.weight[BOUNDARY_ID].view(1, 1, -1)  # (1, 1, C): input at padding positions
+        body = self.embedding(idx[:, prefix:])  # (B, L - prefix, C)
         skips = 0
         for layer in self.layers:
-            x, skip = layer(x)
-            skips = skips + skip[:, -out_len:]  # (B, L - R + 1, S)
+            reach = min(prefix, layer.dilation)
+            if reach:
+                body = torch.cat([const.expand(b, reach, -1), body], dim=1)  # (B, reach + L', C)
+                const, _ = layer(const.expand(1, layer.dilation + 1, -1), dropout=False)  # (1, 1, C)
+            body, g = layer(body)  # (B, L' + reach - d, C)
+            prefix = max(prefix - layer.dilation, 0)
+            skips = skips + layer.skip_out(g[:, -out_len:])  # (B, T, S)
         h = F.relu(F.linear(F.relu(skips), self.head_hidden.weight[:, :, 0], self.head_hidden.bias))  # (B, T, H)
-        return F.linear(h, self.head_out.weight[:, :, 0], self.head_out.bias)  # (B, L - R + 1, V)
+        return F.linear(h, self.head_out.weight[:, :, 0], self.head_out.bias)  # (B, T, V)
+
+
+def boundary_prefix(idx: torch.Tensor, limit: int) -> int:
+    """How many leading columns of idx (B, L), at most `limit`, hold the boundary token in every row."""
+    if limit <= 0:
+        return 0
+    is_boundary = (idx[:, :limit] == BOUNDARY_ID).all(dim=0)  # (limit,)
+    return int(is_boundary.to(torch.int32).cumprod(0).sum())
 
 
 class FlattenConsecutive(nn.Module):
