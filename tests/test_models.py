@@ -188,3 +188,26 @@ def test_window_batcher_holds_exactly_the_lectures_examples(block_size):
     assert x.shape == (16, block_size) and y.shape == (16, 1)
     examples = set(zip(map(tuple, xs), ys, strict=True))
     assert all((tuple(a), b) in examples for a, b in zip(x.tolist(), y[:, 0].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("stacks", [1, 2])
+@pytest.mark.parametrize("real_at", [0, 1, 3, 7, None])
+def test_constant_padding_shortcut_is_exact_in_eval_mode(monkeypatch, stacks, real_at):
+    """The all-boundary left padding is computed once per layer; the logits equal the plain valid
+    convolution over every position (the shortcut turned off)."""
+    from wavenet_edge.train import models
+
+    torch.manual_seed(stacks)
+    model = models.build_model(ModelConfig(vocab_size=27, channels=8, skip_channels=8, head_channels=8,
+                                           dilations=(1, 2, 4, 8), stacks=stacks)).eval()
+    r = model.receptive_field
+    x = torch.randint(1, 27, (4, r - 1 + 9))
+    x[:, : r - 1] = 0
+    if real_at is not None:
+        x[1, real_at] = 5  # a real token inside the padding ends the shared prefix there
+    assert models.boundary_prefix(x, r - 1) == (r - 1 if real_at is None else real_at)
+    fast = model(x)
+    monkeypatch.setattr(models, "boundary_prefix", lambda idx, limit: 0)
+    plain = model(x)
+    assert fast.shape == plain.shape == (4, 9, 27)
+    assert torch.allclose(fast, plain, atol=1e-6, rtol=0)
