@@ -24,11 +24,12 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
-        "the shipped WaveNet: gated dilated convolutions 1-2-4-8, 48 channels, AdamW with cosine decay",
-        model={"arch": "wavenet", "channels": 48, "skip_channels": 96, "head_channels": 96,
-               "dilations": (1, 2, 4, 8), "stacks": 1, "dropout": 0.3},
-        settings=TrainSettings(steps=15_000, batch_size=64, lr=3e-3, optimizer="adamw", weight_decay=0.1,
-                               warmup_steps=200, min_lr_ratio=0.05, eval_every=1000),
+        "the shipped WaveNet: two stacks of gated dilated convolutions 1-2-4-8 (receptive field 31), "
+        "36 channels, AdamW with cosine decay",
+        model={"arch": "wavenet", "channels": 36, "skip_channels": 64, "head_channels": 64,
+               "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.25},
+        settings=TrainSettings(steps=20_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
+                               warmup_steps=200, min_lr_ratio=0.05, eval_every=2000),
     ),
     "lecture": Recipe(
         "the lecture's hierarchical model and recipe: 200k SGD steps of 32 windows, lr 0.1 then 0.01",
