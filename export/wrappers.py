@@ -5,6 +5,7 @@
     LectureWindowGraph(lecture) the same function for LectureNet, batch norm folded, 2-D matmuls only
     window_graph(model)         the leanest window wrapper for the model's architecture
     initial_state(wavenet)      the exact step-graph state after only boundary tokens
+    input_shifts(wavenet)       c_l: how far each layer's stored inputs are shifted (see StepGraph)
 
 The step graph is Fast WaveNet (Paine et al. 2016, "Fast Wavenet Generation Algorithm"): every layer
 keeps a queue of its last `dilation` inputs, so one new token costs one matrix product per layer
@@ -21,7 +22,7 @@ from wavenet_edge.runtime.contract import state_layout
 from wavenet_edge.runtime.vocab import BOUNDARY_ID
 from wavenet_edge.train.models import LectureNet, WaveNet
 
-__all__ = ["LectureWindowGraph", "StepGraph", "WindowGraph", "initial_state", "window_graph"]
+__all__ = ["LectureWindowGraph", "StepGraph", "WindowGraph", "initial_state", "input_shifts", "window_graph"]
 
 
 def _frozen(tensor: torch.Tensor) -> nn.Parameter:
@@ -31,13 +32,22 @@ def _frozen(tensor: torch.Tensor) -> nn.Parameter:
 class StepGraph(nn.Module):
     """One WaveNet step on 2-D matrices; the state layout is `runtime.contract.state_layout(config)`.
 
-    Per layer with dilation d and queue q = state[:, off : off + d*C] (its last d inputs, oldest first):
-        z = [q_oldest, h] @ W + b          W (2C, 2C): conv tap 0 (d steps back) over tap 1 (now)
-        g = tanh(z_filter) * sigmoid(z_gate)
-        h <- h + g @ W_res + b_res         (not in the top layer)
-        q <- [q[1:], h_in]
+    Shifted inputs: layer l's queue holds h'_l = h_l - c_l, its input minus c_l = r_0 + ... + r_{l-1}, the
+    residual biases of the layers below it (c_0 = 0, so layer 0 holds plain embeddings). Then the residual
+    update is one Gemm whose C is the whole input, h'_{l+1} = h'_l + g_l @ W_res_l, and c_l is folded into
+    the conv bias: [old, h] @ W + b = [old', h'] @ W + b + c_l @ (W_tap0 + W_tap1). `initial_state(model)`
+    is shifted the same way, and the logits are exactly the model's.
+
+    Per layer with dilation d and queue q = state[:, off : off + d*C] (its last d shifted inputs, oldest first):
+        x = [q_oldest, h']                                     (B, 2C)
+        g = tanh(x @ W_f + b_f) * sigmoid(x @ W_g + b_g)       W_f, W_g (2C, C): conv tap 0 over tap 1
+        h' <- h' + g @ W_res                                   (not in the top layer)
+        q <- [q[1:], h'_in]
     skips = [g_0, ..., g_{L-1}] @ [W_skip_0; ...; W_skip_{L-1}] + sum(b_skip)   one matmul for all layers
     logits = relu(relu(skips) @ W_hidden + b_hidden) @ W_out + b_out
+
+    Filter and gate are two Gemms, not one Gemm and a Split: onnxruntime fuses each Gemm with its Tanh or
+    Sigmoid, so a layer runs as 5 kernels (Concat, 2 Gemm+activation, Mul, Gemm) instead of 8.
     """
 
     def __init__(self, model: WaveNet):
@@ -47,17 +57,21 @@ class StepGraph(nn.Module):
         self.channels = c
         self.dilations = tuple(config.layer_dilations)
         self.embedding = _frozen(model.embedding.weight)  # (V, C)
-        self.layer_weight = nn.ParameterList()  # (2C, 2C) each: [old; now] -> [filter, gate]
-        self.layer_bias = nn.ParameterList()  # (2C,)
+        self.filter_weight = nn.ParameterList()  # (2C, C) each: [old; now] -> filter
+        self.filter_bias = nn.ParameterList()  # (C,)
+        self.gate_weight = nn.ParameterList()  # (2C, C): [old; now] -> gate
+        self.gate_bias = nn.ParameterList()  # (C,)
         self.res_weight = nn.ParameterList()  # (C, C)
-        self.res_bias = nn.ParameterList()  # (C,)
-        for layer in model.layers:
-            w = layer.conv.weight  # (2C, C, 2): out, in, tap
-            self.layer_weight.append(_frozen(torch.cat([w[:, :, 0].T, w[:, :, 1].T], dim=0)))
-            self.layer_bias.append(_frozen(layer.conv.bias))
+        for layer, shift in zip(model.layers, input_shifts(model), strict=True):
+            w = layer.conv.weight.double()  # (2C, C, 2): out, in, tap
+            weight = torch.cat([w[:, :, 0].T, w[:, :, 1].T], dim=0)  # (2C, 2C)
+            bias = layer.conv.bias.double() + shift @ (w[:, :, 0].T + w[:, :, 1].T)  # (2C,): c_l folded in
+            self.filter_weight.append(_frozen(weight[:, :c]))
+            self.gate_weight.append(_frozen(weight[:, c:]))
+            self.filter_bias.append(_frozen(bias[:c]))
+            self.gate_bias.append(_frozen(bias[c:]))
             if layer.residual is not None:
                 self.res_weight.append(_frozen(layer.residual.weight[:, :, 0].T))
-                self.res_bias.append(_frozen(layer.residual.bias))
         self.skip_weight = _frozen(torch.cat([layer.skip.weight[:, :, 0].T for layer in model.layers], 0))  # (LC, S)
         self.skip_bias = _frozen(sum(layer.skip.bias for layer in model.layers))  # (S,)
         self.hidden_weight = _frozen(model.head_hidden.weight[:, :, 0].T)  # (S, H)
@@ -73,7 +87,7 @@ class StepGraph(nn.Module):
 
     def forward(self, tokens: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # tokens: (B,) int64, state: (B, S_state) float32
-        h = nn.functional.embedding(tokens, self.embedding)  # (B, C)
+        h = nn.functional.embedding(tokens, self.embedding)  # (B, C): h'_0 = h_0
         pieces = list(torch.split(state, self.pieces, dim=1))
         gates, new_state = [], []
         for i, dilation in enumerate(self.dilations):
@@ -81,27 +95,39 @@ class StepGraph(nn.Module):
             if dilation > 1:
                 new_state.append(pieces.pop(0))  # (B, (d-1) C): the queue shifted by one
             new_state.append(h)
-            z = torch.addmm(self.layer_bias[i], torch.cat([oldest, h], dim=1), self.layer_weight[i])  # (B, 2C)
-            filt, gate = torch.split(z, self.channels, dim=1)
+            x = torch.cat([oldest, h], dim=1)  # (B, 2C)
+            filt = torch.addmm(self.filter_bias[i], x, self.filter_weight[i])  # (B, C)
+            gate = torch.addmm(self.gate_bias[i], x, self.gate_weight[i])  # (B, C)
             g = torch.tanh(filt) * torch.sigmoid(gate)  # (B, C)
             gates.append(g)
             if i < len(self.res_weight):
-                h = h + torch.addmm(self.res_bias[i], g, self.res_weight[i])  # (B, C)
+                h = torch.addmm(h, g, self.res_weight[i])  # (B, C): h' + g @ W_res, one Gemm with C = h'
         skips = torch.addmm(self.skip_bias, torch.cat(gates, dim=1), self.skip_weight)  # (B, S)
         hidden = torch.relu(torch.addmm(self.hidden_bias, torch.relu(skips), self.hidden_weight))  # (B, H)
         logits = torch.addmm(self.out_bias, hidden, self.out_weight)  # (B, V)
         return logits, torch.cat(new_state, dim=1)
 
 
+def input_shifts(model: WaveNet) -> list[torch.Tensor]:
+    """c_l for every layer: the sum of the residual biases below it, float64 (C,) each (c_0 = 0)."""
+    shift = torch.zeros(model.config.channels, dtype=torch.float64)
+    shifts = []
+    for layer in model.layers:
+        shifts.append(shift)
+        if layer.residual is not None:
+            shift = shift + layer.residual.bias.detach().double()
+    return shifts
+
+
 @torch.no_grad()
 def initial_state(model: WaveNet) -> torch.Tensor:
-    """The state after only boundary tokens: each layer's queue holds d copies of its input on an
-    all-boundary window (constant over positions). float32 (S_state,)."""
+    """The step-graph state after only boundary tokens: each layer's queue holds d copies of its shifted
+    input h_l - c_l on an all-boundary window (constant over positions). float32 (S_state,)."""
     r = model.receptive_field
     x = model.embedding(torch.full((1, r), BOUNDARY_ID, dtype=torch.long))  # (1, R, C)
     queues = []
-    for layer in model.layers:
-        queues.append(x[0, -1].repeat(layer.dilation))  # (d C,)
+    for layer, shift in zip(model.layers, input_shifts(model), strict=True):
+        queues.append((x[0, -1].double() - shift).float().repeat(layer.dilation))  # (d C,)
         x, _ = layer(x)
     return torch.cat(queues).float()
 
