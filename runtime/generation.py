@@ -7,7 +7,9 @@ replaced by new ones, names come out in index order.
 How it stays fast: the state of a name that has only seen the boundary token and the prefix is computed
 once and copied into every new row; a finished row's slot is refilled in place (the arrays only shrink
 once no names are left to start); the random numbers of a row are drawn for all its positions when it
-starts; the loop body is a handful of numpy calls on [B, V] arrays, with no per-row Python.
+starts; the loop body is a handful of numpy calls on [B, V] arrays, with no per-row Python. At batch size 1
+that bookkeeping took over a third of the time per character, so one row runs its own loop (`_one_row`): the same
+names and log-probabilities to the bit, with one graph call, one draw and a few scalar operations per character.
 
 Determinism: name i's characters depend only on (seed, i) and the model's logits for that row, so the
 same seed gives the same names whatever `batch_size` (ONNX Runtime computes each row independently).
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decoders import Decoder
+from .decoders import Decoder, Rows
 from .errors import VocabError, WavenetEdgeError
 from .sampling import Sampler, SamplingParams, UniformSource, log_softmax
 from .vocab import BOUNDARY_ID, Vocab
@@ -116,6 +118,9 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
     block = width if total is None else min(total, max(width, 256))
     source = UniformSource(request.seed, span, block=block)
     batch = decoder.rows(start_state, start_token, width)  # owns the model state and the tokens it feeds
+    if width == 1:
+        yield from _one_row(batch, sampler, source, total, room, start_logprob, request.prefix, vocab, logprobs)
+        return
     # Time-major ring buffers: row r, started at step born[r], keeps its position p in column
     # (born[r] + p) % span, so step t reads and writes plain rows [t % span] (no fancy indexing).
     uniforms = np.empty((span, width, 1))  # [span, B, 1]
@@ -177,6 +182,39 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
             name, lp = ready.pop(next_out)
             yield next_out, name, lp
             next_out += 1
+
+
+def _one_row(batch: Rows, sampler: Sampler, source: UniformSource, total: int | None, room: int,
+             start_logprob: float, prefix: str, vocab: Vocab,
+             logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
+    """generate_stream with one row: the same names and log-probabilities as the batched loop (the same
+    uniforms, the same float64 operations in the same order), one name after the other, with none of
+    its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations."""
+    chars = [""] + list(vocab.chars)  # id -> character
+    tokens = batch.tokens  # [1]: the token the next step consumes
+    slot = np.zeros(1, dtype=np.intp)
+    step, draw = batch.step, sampler.row_sampler(vocab.size)
+    index = 0
+    while total is None or index < total:
+        if index:
+            batch.reset(slot)  # back to the state after the prefix
+        uniforms = source.take(1)[0].tolist()  # [room + 1]: position p draws with uniforms[p]
+        logprob = start_logprob
+        text = []
+        for position in range(room):
+            token, token_logp = draw(step(), uniforms[position], logprobs)
+            if logprobs:
+                logprob += token_logp
+            if token == BOUNDARY_ID:
+                break
+            tokens[0] = token
+            text.append(chars[token])
+        else:  # max_len reached: the end token is forced, its probability still counted
+            logits = step()
+            if logprobs:
+                logprob += float(log_softmax(logits)[0, BOUNDARY_ID])
+        yield index, prefix + "".join(text), logprob if logprobs else None
+        index += 1
 
 
 def filter_names(stream: Iterable[tuple[int, str, float]], n: int, unique: bool = False,

@@ -9,6 +9,8 @@ the same names whatever the batch size, the order rows finish in, or how many na
     sampler = Sampler(SamplingParams(temperature=0.8, top_k=10))
     tokens = np.empty(4, dtype=np.int64)
     logp = sampler(logits, u[:, :1], tokens)                  # tokens written in place; logp [4] float64
+    draw = sampler.row_sampler(logits.shape[1])               # one row at a time: the same draws, less overhead
+    token, logp = draw(logits[:1], u[0, 0], True)
 
 Order of operations: logits / temperature -> top-k mask -> softmax -> top-p (nucleus) mask ->
 inverse-CDF draw. `logp` is always the log-probability of the chosen token under the model's own
@@ -18,6 +20,7 @@ was sampled and equals what `score` reports for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,6 +167,33 @@ class Sampler:
         cdf = np.add.accumulate(weights, axis=1)  # [B, V]
         np.greater_equal(cdf, cdf[:, -1:] * u).argmax(axis=1, out=out)
         return token_logprobs(logits, out) if logprobs else None
+
+    def row_sampler(self, vocab_size: int) -> Callable[[np.ndarray, float, bool], tuple[int, float | None]]:
+        """`draw(logits [1, V], u, logprobs) -> (token, its log-probability or None)` for one row.
+
+        The same token and log-probability as `__call__` on that row (the same float64 operations in the
+        same order), with as few numpy calls as possible: the batch-1 generation loop spends most of its
+        Python time here. `draw` owns a [1, V] float64 buffer, so keep one per loop."""
+        cdf = np.empty((1, vocab_size))  # [1, V] float64
+        row = cdf[0]
+        exp, accumulate, searchsorted, log = np.exp, np.add.accumulate, row.searchsorted, np.log
+        plain, general = self._plain, self.__call__
+
+        def draw(logits: np.ndarray, u: float, logprobs: bool = False) -> tuple[int, float | None]:
+            if plain:
+                exp(logits, out=cdf, dtype=np.float64)
+                accumulate(row, out=row)
+                total = row.item(-1)
+                if 0.0 < total < np.inf:
+                    token = int(searchsorted(total * u))  # the first index whose cdf reaches total * u
+                    if not logprobs:
+                        return token, None
+                    return token, float(logits.item(0, token) - log(cdf[:, -1])[0])
+            out = np.empty(1, dtype=np.int64)
+            logp = general(logits, np.full((1, 1), u), out, logprobs)
+            return int(out[0]), None if logp is None else float(logp[0])
+
+        return draw
 
     @staticmethod
     def _plain_draw(logits: np.ndarray, u: np.ndarray, out: np.ndarray, logprobs: bool) -> np.ndarray | None:

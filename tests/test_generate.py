@@ -57,6 +57,18 @@ def test_names_do_not_depend_on_batch_size(name, request):
         assert model.generate(40, seed=11, batch_size=batch_size) == reference, batch_size
 
 
+@pytest.mark.parametrize("name", ["step", "window"])
+def test_batch_1_loop_gives_the_batched_names_and_logprobs_exactly(name, request):
+    """batch_size 1 runs its own loop (one name after the other); it must reproduce the batched loop to the bit."""
+    model = request.getfixturevalue(name)
+    for kwargs in ({}, {"prefix": "a", "max_len": 4}, {"max_len": 2}, {"prefix": "jo", "max_len": 2},
+                   {"temperature": 0.6, "top_k": 4}, {"top_p": 0.8}, {"top_k": 1}):
+        one = model.generate(60, seed=13, batch_size=1, return_logprobs=True, **kwargs)
+        assert one == model.generate(60, seed=13, batch_size=7, return_logprobs=True, **kwargs), kwargs
+    assert list(itertools.islice(model.iter_generate(None, seed=6, batch_size=1), 25)) == \
+        model.generate(25, seed=6, batch_size=5)
+
+
 def test_names_do_not_depend_on_how_many_are_asked_for(step):
     many = step.generate(30, seed=5, batch_size=4)
     assert step.generate(10, seed=5, batch_size=8) == many[:10]
@@ -278,6 +290,27 @@ def test_sampler_logprobs_are_temperature_1_log_softmax():
         logp = Sampler(params)(logits, u, out, logprobs=True)
         expected = [math.log(softmax(row.astype(np.float64))[t]) for row, t in zip(logits, out, strict=True)]
         np.testing.assert_allclose(logp, expected, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
+def test_row_sampler_draws_what_the_batched_sampler_draws():
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=(400, 11)) * rng.uniform(0.1, 30.0, size=(400, 1))).astype(np.float32)
+    logits[:3] = [[1e3] * 11, [-1e4] * 10 + [0.0], [800.0] + [0.0] * 10]  # overflow / underflow fall-backs
+    u = rng.uniform(size=(400, 1))
+    u[3:6, 0] = (2.0**-53, 1.0, 0.5)
+    out, one = np.empty(400, dtype=np.int64), np.empty(1, dtype=np.int64)
+    for params in (SamplingParams(), SamplingParams(temperature=0.3, top_p=0.7), SamplingParams(top_k=1),
+                   SamplingParams(top_k=3, temperature=2.0)):
+        sampler = Sampler(params)
+        sampler(logits, u, out)
+        draw_row = sampler.row_sampler(11)
+        for i in range(400):
+            token, token_logp = draw_row(logits[i : i + 1], float(u[i, 0]), True)
+            logp = sampler(logits[i : i + 1], u[i : i + 1], one, logprobs=True)  # the batched sampler on this row
+            assert token == one[0] == out[i] and isinstance(token, int)
+            assert token_logp == logp[0] and isinstance(token_logp, float)
+            assert draw_row(logits[i : i + 1], float(u[i, 0])) == (token, None)
 
 
 def test_name_decoding_ascii_and_not():
