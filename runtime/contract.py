@@ -18,7 +18,10 @@ Every .onnx file written by wn-export carries, in `metadata_props` (all values a
 Step graph (Fast WaveNet, Paine et al. 2016): one token per row in, next-token logits and the updated
 per-layer queues out.
     tokens [batch] int64, state [batch, state_size] float32 -> logits [batch, vocab], next_state [batch, state_size]
-    Layer l with dilation d owns state[:, offset : offset + d*C]: its last d inputs (each C wide), oldest first.
+    Layer l with dilation d owns state[:, offset : offset + d*C]: its last d inputs (each C wide), oldest
+    first. Above layer 0 an input is stored minus a constant (the residual biases below the layer, folded
+    into the next convolution's bias by the exporter), so treat the state as opaque: start from
+    initial_state and feed back next_state.
 
 Window graph: tokens [batch, receptive_field] int64 -> logits [batch, vocab] (prediction after the last token).
 """
