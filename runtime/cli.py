@@ -73,13 +73,14 @@ def _provider_options(func):
 @click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
 def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt, provider,
                      threads, batch_size, verbose):
-    """Generate names with an exported model. Names stream out as they are finished."""
+    """Generate names with an exported model. Names stream out as they are finished; an empty name (the
+    model ending at once) is skipped and sampled again."""
     if n is not None and n < 1:
         raise WavenetEdgeError(f"-n must be a positive integer, got {n}")
-    banned = None
+    banned = {""}  # a name that ends at once is no name: sample another
     if exclude is not None:
         try:
-            banned = set(read_items(exclude))
+            banned.update(read_items(exclude))
         except DataError as err:
             raise WavenetEdgeError(f"--exclude {err}") from None
     model = _load(onnx_path, provider, threads)
