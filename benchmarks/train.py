@@ -60,6 +60,14 @@ def run_recipe(name: str, split, vocab: Vocab, data_info: dict, out_dir: Path, s
             "wall_s": wall, "checkpoint": str(out_path), "history": result.history}
 
 
+def plot_results(summary: dict, path: Path) -> Path:
+    """Both runs' train/val loss against training time, with the lecture's published val loss."""
+    return plot_loss_curves({r["recipe"]: r["history"] for r in summary["results"]}, path,
+                            title=f"{summary['data']['file']}: loss per character vs training time "
+                                  f"({summary['machine']})",
+                            reference={"lecture published val": LECTURE_PUBLISHED["val_loss"]}, x="elapsed_s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="names", help="data file or known data set (default: names)")
@@ -68,7 +76,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (smoke runs)")
     parser.add_argument("--plot", default=None, help="loss-curve PNG (default: OUT_DIR/loss_curves.png)")
+    parser.add_argument("--replot", metavar="RESULTS_JSON", default=None,
+                        help="only redraw the plot from an earlier run's results.json")
     args = parser.parse_args()
+    if args.replot:
+        plot_results(json.loads(Path(args.replot).read_text()), Path(args.plot or "loss_curves.png"))
+        return
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,10 +98,7 @@ def main() -> None:
     machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
     summary = {"data": data_info, "machine": machine, "results": results, "lecture_published": LECTURE_PUBLISHED}
     (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
-    plot = Path(args.plot or out_dir / "loss_curves.png")
-    plot_loss_curves({r["recipe"]: r["history"] for r in results}, plot,
-                     title=f"{data_path.name}: loss per character (lecture split)",
-                     reference={"lecture published val": LECTURE_PUBLISHED["val_loss"]})
+    plot = plot_results(summary, Path(args.plot or out_dir / "loss_curves.png"))
 
     print(f"data: {data_path} ({len(items)} items, sha256 {data_info['sha256'][:12]}...), machine: {machine}")
     print(f"| {'model':<26} | {'params':>7} | {'train':>6} | {'val':>6} | {'test':>6} | {'wall':>7} |")

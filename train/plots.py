@@ -9,9 +9,13 @@ from wavenet_edge.runtime.atomic import atomic_path
 __all__ = ["plot_loss_curves"]
 
 
+X_AXES = {"step": "step", "elapsed_s": "training time (s)"}
+
+
 def plot_loss_curves(runs: dict[str, list[dict]], path: str | Path, title: str = "loss per character",
-                     reference: dict[str, float] | None = None) -> Path:
-    """runs: label -> metric records ({"step", "train_loss", "val_loss"}); reference: label -> a horizontal line."""
+                     reference: dict[str, float] | None = None, x: str = "step") -> Path:
+    """runs: label -> metric records ({"step", "elapsed_s", "train_loss", "val_loss"});
+    reference: label -> a horizontal line; x: the record key on the x axis (step or elapsed_s)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +23,7 @@ def plot_loss_curves(runs: dict[str, list[dict]], path: str | Path, title: str =
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for i, (label, history) in enumerate(runs.items()):
-        steps = [r["step"] for r in history]
+        steps = [r[x] for r in history]
         color = f"C{i}"
         ax.plot(steps, [r["val_loss"] for r in history], color=color, label=f"{label} val")
         ax.plot(steps, [r["train_loss"] for r in history], color=color, linestyle=":", alpha=0.7,
@@ -28,7 +32,7 @@ def plot_loss_curves(runs: dict[str, list[dict]], path: str | Path, title: str =
         ax.axhline(value, color="gray", linestyle="--", linewidth=0.8)
         ax.annotate(f"{label}: {value}", (0.01, value), xycoords=("axes fraction", "data"), fontsize=8,
                     color="gray", va="bottom")
-    ax.set_xlabel("step")
+    ax.set_xlabel(X_AXES.get(x, x))
     ax.set_ylabel("mean NLL per character (nats)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
