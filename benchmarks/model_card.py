@@ -45,8 +45,8 @@ def main() -> None:
     model = WavenetModel.load(args.onnx, provider="cpu")
     meta = model.metadata
     onnx_losses = split_losses(model, split)
-    samples = model.generate(20, seed=args.seed)
-    many = model.generate(args.novelty_samples, seed=args.seed)
+    samples = model.generate(20, seed=args.seed, exclude={""})  # as wn-generate prints them: no empty names
+    many = model.generate(args.novelty_samples, seed=args.seed, exclude={""})
     novel = sum(name not in known for name in many) / len(many)
     size = Path(args.onnx).stat().st_size
     int8_line = ""
@@ -65,7 +65,8 @@ def main() -> None:
         "new names that sound real. The file is self-describing: config, vocabulary, training metrics and",
         "data fingerprint are in its ONNX metadata (`wn-info models/wavenet.onnx`).",
         "",
-        "Every figure below was written by `python benchmarks/model_card.py` (this card is its output).",
+        "Every figure below was written by `python benchmarks/model_card.py --results benchmarks/results/train.json`",
+        "(this card is its output).",
         "",
         "## Model",
         "",
@@ -87,11 +88,11 @@ def main() -> None:
         "",
         "## Training",
         "",
-        "- Command: `python benchmarks/train.py` (trains this model and the lecture baseline in one run), "
+        "- Command: `python benchmarks/train.py --data names --threads 1` (with the lecture baseline), "
         "or alone: `wn-train --data names --recipe default --out runs/wavenet.pt`.",
         "- Recipe `default` in full: `" + recipe_command(ours) + "`",
         f"- Best val at step {ours['best_step']:,} of {ours['settings']['steps']:,}; wall time "
-        f"{ours['wall_s'] / 60:.1f} min on {bench['machine']}.",
+        f"{ours['wall_s']:.0f} s on {bench['machine']} (2-core x86_64, torch CPU build).",
         "- Export: `wn-export runs/benchmark/default.pt models/wavenet.onnx --quantize int8 --data data/names.txt`.",
         "",
         "## Results (mean NLL per character, end token included; lower is better)",
@@ -99,12 +100,12 @@ def main() -> None:
         "| model | parameters | train | val | test | training time |",
         "|---|---:|---:|---:|---:|---:|",
         f"| **this model** (`default`) | {ours['parameters']:,} | {ours['train_loss']:.4f} | "
-        f"{ours['val_loss']:.4f} | {ours['test_loss']:.4f} | {ours['wall_s'] / 60:.1f} min |",
+        f"{ours['val_loss']:.4f} | {ours['test_loss']:.4f} | {ours['wall_s']:.0f} s |",
     ]
     if lecture:
         lines.append(f"| lecture baseline, same run (`lecture`) | {lecture['parameters']:,} | "
                      f"{lecture['train_loss']:.4f} | {lecture['val_loss']:.4f} | {lecture['test_loss']:.4f} | "
-                     f"{lecture['wall_s'] / 60:.1f} min |")
+                     f"{lecture['wall_s']:.0f} s |")
     published = bench["lecture_published"]
     lines += [
         f"| lecture, published | {published['parameters']:,} | {published['train_loss']} | "
