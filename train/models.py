@@ -77,7 +77,7 @@ class WaveNet(nn.Module):
     def receptive_field(self) -> int:
         return self.config.receptive_field
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, padding_shortcut: bool = True) -> torch.Tensor:
         """idx (B, L) -> logits (B, L - R + 1, V).
 
         Leading columns that hold the boundary token in every row (the left padding of every training
@@ -85,11 +85,14 @@ class WaveNet(nn.Module):
         computed once per layer (a (1, 1, C) "constant") and only `min(prefix, d)` copies of it are
         materialised where a dilated tap reaches into the padding. Eval mode is exactly the plain
         valid convolution over the whole sequence; in training, dropout skips the all-padding positions.
+        padding_shortcut=False computes every position (the plain convolution; used by the benchmark's
+        "recompute the whole window" baseline).
         """
         b, length = idx.shape
         out_len = length - self.receptive_field + 1
         # (torch.export / ONNX export traces the plain path: the prefix length depends on the data)
-        prefix = 0 if torch.compiler.is_compiling() else boundary_prefix(idx, self.receptive_field - 1)
+        shortcut = padding_shortcut and not torch.compiler.is_compiling()
+        prefix = boundary_prefix(idx, self.receptive_field - 1) if shortcut else 0
         const = self.embedding.weight[BOUNDARY_ID].view(1, 1, -1)  # (1, 1, C): input at padding positions
         body = self.embedding(idx[:, prefix:])  # (B, L - prefix, C)
         skips = 0
