@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import secrets
 import sys
 import time
@@ -96,22 +97,26 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
     out = sys.stdout
     start = last_flush = time.perf_counter()
     chars = count = 0
-    for item in names:
-        if jsonl:
-            name, logprob = item
-            out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
-        else:
-            name = item
-            out.write(name + "\n")
-        count += 1
-        chars += len(name) + 1
-        now = time.perf_counter()
-        if now - last_flush >= FLUSH_EVERY_S:
-            out.flush()
-            last_flush = now
-            if progress:
-                click.echo(f"\r{count}/{n} names", err=True, nl=False)
-    out.flush()
+    try:
+        for item in names:
+            if jsonl:
+                name, logprob = item
+                out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
+            else:
+                name = item
+                out.write(name + "\n")
+            count += 1
+            chars += len(name) + 1
+            now = time.perf_counter()
+            if now - last_flush >= FLUSH_EVERY_S:
+                out.flush()
+                last_flush = now
+                if progress:
+                    click.echo(f"\r{count}/{n} names", err=True, nl=False)
+        out.flush()
+    except BrokenPipeError:  # the reader went away (wn-generate | head): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # later flushes go nowhere
+        return
     if progress:
         click.echo(f"\r{count}/{n} names", err=True)
     if verbose:
