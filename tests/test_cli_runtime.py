@@ -4,6 +4,8 @@ for every kind of bad input."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import onnxruntime as ort
@@ -57,6 +59,18 @@ def test_generate_never_prints_an_empty_name(models, step):
     printed = result.stdout.splitlines()
     assert len(printed) == 400 and "" not in printed
     assert printed[:20] == [name for name in plain if name][:20]
+
+
+def test_generate_stops_quietly_when_the_reader_goes_away(models):
+    """`wn-generate -n 1000000 | head -1`: exit status 0, nothing on stderr."""
+    command = [sys.executable, "-c", "from wavenet_edge.runtime.cli import generate_command; generate_command()",
+               "--onnx", str(models.step), "-n", "1000000", "--seed", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        first = proc.stdout.readline()
+        proc.stdout.close()  # the reader goes away
+        stderr = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    assert first.strip() and code == 0 and stderr == b""
 
 
 def test_generate_settings_reach_the_library(models, step):
