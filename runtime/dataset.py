@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, read_bytes
 
 __all__ = ["SPLIT_NAMES", "SPLIT_SEED", "Split", "file_sha256", "read_items", "split_items"]
 
@@ -27,14 +27,7 @@ def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
     non-UTF-8 file, or for an item longer than `max_len` characters.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a text file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read: {err.strerror}") from None
+    raw = read_bytes(path, DataError, "a text file")
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise DataError(f"{path}:{line}: binary data (NUL byte); expected UTF-8 text, one item per line")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ModelFileError
+from .errors import ModelFileError, read_bytes
 
 __all__ = ["read_onnx_props", "scan_model_proto"]
 
@@ -97,14 +97,7 @@ def scan_model_proto(data: bytes, where: str = "model") -> dict[str, str]:
 def read_onnx_props(path: str | Path) -> dict[str, str]:
     """`metadata_props` of the .onnx file at `path`; ModelFileError says in one line what is wrong."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: is a directory, not an .onnx file") from None
-    except OSError as err:
-        raise ModelFileError(f"{path}: cannot read: {err.strerror}") from None
+    data = read_bytes(path, ModelFileError, "an .onnx file")
     if not data:
         raise ModelFileError(f"{path}: empty file, not an ONNX model")
     return scan_model_proto(data, where=str(path))
