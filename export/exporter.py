@@ -9,11 +9,8 @@ the output: a failed check leaves no file and never replaces a good one.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
-import logging
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +35,7 @@ from wavenet_edge.runtime.errors import ConfigError, ModelFileError, WavenetEdge
 from wavenet_edge.train.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
 from wavenet_edge.train.models import count_parameters
 
+from .quiet import quiet
 from .verify import DEFAULT_TOLERANCE, PARITY_BATCH_SIZES, verify_file
 from .wrappers import StepGraph, initial_state, window_graph
 
@@ -92,20 +90,6 @@ def _package_version() -> str:
         return "unknown"
 
 
-@contextlib.contextmanager
-def _quiet_exporter() -> Iterator[None]:
-    """Silence the exporter's deprecation warnings and its 'torchvision is not installed' log lines."""
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
 def _wrapper_and_inputs(model: nn.Module, config: ModelConfig, graph: str, state: torch.Tensor | None):
     """The wrapper module, example inputs (batch EXAMPLE_BATCH) and I/O names of one graph kind."""
     if graph == GRAPH_STEP:
@@ -122,7 +106,7 @@ def to_onnx(model: nn.Module, config: ModelConfig, graph: str, opset: int = OPSE
     wrapper, inputs, input_names, output_names = _wrapper_and_inputs(model, config, graph, state)
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} for _ in inputs)  # every input's axis 0 is the one batch axis
-    with _quiet_exporter(), torch.no_grad():
+    with quiet("torch.onnx"), torch.no_grad():  # deprecation warnings, "torchvision is not installed"
         try:
             program = torch.onnx.export(
                 wrapper, inputs, input_names=input_names, output_names=output_names, opset_version=opset,

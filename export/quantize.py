@@ -9,11 +9,8 @@ The file keeps the fp32 file's metadata, so the runtime loads it the same way.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import tempfile
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +20,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from wavenet_edge.runtime.atomic import atomic_path, check_output_path
 from wavenet_edge.runtime.errors import WavenetEdgeError
+
+from .quiet import quiet
 
 __all__ = ["MAX_LOSS_CHANGE", "QuantizeReport", "Scorer", "default_int8_path", "gemm_to_matmul", "quantize_int8"]
 
@@ -83,20 +82,6 @@ def gemm_to_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
     return out
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """quantize_dynamic logs advice ('run pre-processing first') through the root logger."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        root.setLevel(level)
-
-
 def quantize_int8(fp32_path: str | Path, out_path: str | Path, items: Sequence[str], scorer: Scorer,
                   max_change: float = MAX_LOSS_CHANGE, force: bool = False) -> QuantizeReport:
     """Write an int8 copy of `fp32_path` to `out_path`, measured with `scorer` on `items`.
@@ -114,7 +99,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, items: Sequence[s
     with atomic_path(out_path) as tmp, tempfile.TemporaryDirectory() as work:
         prepared = Path(work) / "prepared.onnx"
         onnx.save_model(gemm_to_matmul(fp32), str(prepared))
-        with _quiet():
+        with quiet():  # quantize_dynamic logs advice through the root logger
             quantize_dynamic(prepared, tmp, weight_type=QuantType.QInt8)
         quantized = onnx.load(str(tmp))
         helper.set_model_props(quantized, {p.key: p.value for p in fp32.metadata_props})

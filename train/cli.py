@@ -21,7 +21,7 @@ from wavenet_edge.runtime.errors import ConfigError, DataError, ModelFileError
 from wavenet_edge.runtime.vocab import Vocab
 
 from .checkpoint import load_checkpoint
-from .download import resolve_data
+from .download import KNOWN_DATASETS, resolve_data
 from .progress import ProgressReporter
 from .recipes import RECIPES
 from .trainer import OPTIMIZERS, Trainer, TrainSettings, loss_plot_path, metrics_log_path
@@ -153,7 +153,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         settings = merge_settings(TrainSettings(**resume.train_state["settings"]), settings)
     else:
         config = replace(config, vocab_size=vocab.size)
-    data_info = {"source": data_spec if data_spec in ("names",) else str(data_path), "file": data_path.name,
+    data_info = {"source": data_spec if data_spec in KNOWN_DATASETS else str(data_path), "file": data_path.name,
                  "sha256": file_sha256(data_path), "items": len(items), "split": split.describe()}
 
     import torch
