@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from wavenet_edge.runtime import WavenetModel
-from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
 
 

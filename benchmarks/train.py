@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train.batches import SequenceBatcher
 from wavenet_edge.train.checkpoint import model_from_checkpoint

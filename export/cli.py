@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.atomic import check_output_path
-from wavenet_edge.runtime.cli_support import OneLineCommand
+from wavenet_edge.runtime.common.commands import OneLineCommand
+from wavenet_edge.runtime.common.dataset import read_items, split_items
+from wavenet_edge.runtime.common.errors import WavenetEdgeError
+from wavenet_edge.runtime.common.files import check_output_path
 from wavenet_edge.runtime.contract import GRAPH_KINDS
-from wavenet_edge.runtime.dataset import read_items, split_items
-from wavenet_edge.runtime.errors import WavenetEdgeError
 
 from .exporter import OPSET, ExportReport, export_checkpoint
 from .quantize import MAX_LOSS_CHANGE, QuantizeReport, Scorer, default_int8_path, quantize_int8

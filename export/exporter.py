@@ -19,7 +19,8 @@ import onnx
 import torch
 from torch import nn
 
-from wavenet_edge.runtime.atomic import atomic_path, check_output_path
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, WavenetEdgeError
+from wavenet_edge.runtime.common.files import atomic_path, check_output_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.contract import (
     GRAPH_KINDS,
@@ -31,7 +32,6 @@ from wavenet_edge.runtime.contract import (
     OUTPUT_STATE,
     ModelMetadata,
 )
-from wavenet_edge.runtime.errors import ConfigError, ModelFileError, WavenetEdgeError
 from wavenet_edge.train.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
 from wavenet_edge.train.models import count_parameters
 

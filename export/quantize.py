@@ -18,8 +18,8 @@ import onnx
 from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from wavenet_edge.runtime.atomic import atomic_path, check_output_path
-from wavenet_edge.runtime.errors import WavenetEdgeError
+from wavenet_edge.runtime.common.errors import WavenetEdgeError
+from wavenet_edge.runtime.common.files import atomic_path, check_output_path
 
 from .quiet import quiet
 

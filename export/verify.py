@@ -24,8 +24,8 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from wavenet_edge.runtime.common.errors import ModelFileError, VocabError
 from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata
-from wavenet_edge.runtime.errors import ModelFileError, VocabError
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 
 __all__ = [

@@ -10,8 +10,8 @@ use, so the pure-Python config, vocabulary and errors stay cheap to import for t
 
 from importlib import import_module
 
+from .common.errors import ConfigError, DataError, ModelFileError, VocabError, WavenetEdgeError
 from .config import ARCHITECTURES, ModelConfig
-from .errors import ConfigError, DataError, ModelFileError, VocabError, WavenetEdgeError
 from .vocab import BOUNDARY_ID, Vocab
 
 _LAZY = {

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .cli_support import OneLineCommand
+from .common.commands import OneLineCommand
 from .model import WavenetModel, shipped_model_path
 from .vocab import BOUNDARY_ID
 
@@ -36,8 +36,8 @@ class SpeedResult:
 
 
 def _graph_cost(model: WavenetModel, batch_size: int, steps: int) -> float:
-    decoder = model._decoder
-    rows = decoder.rows(decoder.initial_state(1)[0], BOUNDARY_ID, batch_size)
+    runner = model._decoder
+    rows = runner.rows(runner.initial_state(1)[0], BOUNDARY_ID, batch_size)
     rows.step()
     start = time.process_time()
     for _ in range(steps):

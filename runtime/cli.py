@@ -20,10 +20,10 @@ from pathlib import Path
 
 import click
 
-from .cli_support import OneLineCommand
+from .common.commands import OneLineCommand
+from .common.dataset import file_sha256, read_items, split_items
+from .common.errors import DataError, WavenetEdgeError
 from .contract import GRAPH_STEP
-from .dataset import file_sha256, read_items, split_items
-from .errors import DataError, WavenetEdgeError
 from .generation import DEFAULT_BATCH_SIZE
 from .model import WavenetModel, shipped_model_path
 from .providers import available_providers

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from .errors import ConfigError
+from .common.errors import ConfigError
 
 __all__ = ["ARCHITECTURES", "ModelConfig"]
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .common.errors import ConfigError, ModelFileError, VocabError
 from .config import ModelConfig
-from .errors import ConfigError, ModelFileError, VocabError
 from .vocab import Vocab
 
 __all__ = [

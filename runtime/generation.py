@@ -1,7 +1,7 @@
 """Batched autoregressive generation: every row advances one token per graph call, finished rows are
 replaced by new ones, names come out in index order.
 
-    stream = generate_stream(decoder, vocab, GenerationRequest(n=100, seed=0))
+    stream = generate_stream(runner, vocab, GenerationRequest(n=100, seed=0))
     for index, name, logprob in stream: ...
 
 How it stays fast: the state of a name that has only seen the boundary token and the prefix is computed
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decoders import Decoder, Rows
-from .errors import VocabError, WavenetEdgeError
+from .common.errors import VocabError, WavenetEdgeError
+from .graphs import GraphRunner, Rows
 from .sampling import Sampler, SamplingParams, UniformSource, log_softmax
 from .vocab import BOUNDARY_ID, Vocab
 
@@ -69,19 +69,19 @@ def encode_prefix(vocab: Vocab, prefix: str) -> list[int]:
         raise WavenetEdgeError(f"prefix {prefix!r}: {err}") from None
 
 
-def _prefix_template(decoder: Decoder, prefix_ids: list[int]) -> tuple[np.ndarray, int, float]:
+def _prefix_template(runner: GraphRunner, prefix_ids: list[int]) -> tuple[np.ndarray, int, float]:
     """State before the last prefix token, that token, and log p(prefix): the start of every row."""
-    state = decoder.initial_state(1)  # [1, ...]
+    state = runner.initial_state(1)  # [1, ...]
     token = BOUNDARY_ID
     logprob = 0.0
     for char in prefix_ids:
-        logits, state = decoder.advance(state, np.array([token], dtype=np.int64))
+        logits, state = runner.advance(state, np.array([token], dtype=np.int64))
         logprob += float(log_softmax(logits)[0, char])
         token = char
     return state[0], token, logprob
 
 
-def _decoder_of(vocab: Vocab):
+def _text_decoder(vocab: Vocab):
     """texts = decode(tokens [k, W] int64, lengths [k]): the first lengths[i] characters of row i.
 
     ASCII vocabularies go through one byte lookup and one bytes object for all k rows; others join strings."""
@@ -99,7 +99,7 @@ def _decoder_of(vocab: Vocab):
     return decode
 
 
-def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
+def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationRequest,
                     logprobs: bool = True) -> Iterator[tuple[int, str, float | None]]:
     """Yield (index, name, log-probability) for names 0, 1, 2, ... in index order, each as soon as it and
     every name before it are finished. The name includes the prefix; its log-probability is log p(name
@@ -109,17 +109,17 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
     total = request.n  # None: endless
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
     span = room + 1  # positions a row can live through: room characters and the end token
-    start_state, start_token, start_logprob = _prefix_template(decoder, prefix_ids)
-    decode = _decoder_of(vocab)
+    start_state, start_token, start_logprob = _prefix_template(runner, prefix_ids)
+    decode = _text_decoder(vocab)
     ring = np.arange(span)
     sampler = Sampler(request.sampling)
 
     width = request.batch_size if total is None else min(request.batch_size, total)
     block = width if total is None else min(total, max(width, 256))
     source = UniformSource(request.seed, span, block=block)
-    batch = decoder.rows(start_state, start_token, width)  # owns the model state and the tokens it feeds
+    rows = runner.rows(start_state, start_token, width)  # owns the model state and the tokens it feeds
     if width == 1:
-        yield from _one_row(batch, sampler, source, total, room, start_logprob, request.prefix, vocab, logprobs)
+        yield from _one_row(rows, sampler, source, total, room, start_logprob, request.prefix, vocab, logprobs)
         return
     # Time-major ring buffers: row r, started at step born[r], keeps its position p in column
     # (born[r] + p) % span, so step t reads and writes plain rows [t % span] (no fancy indexing).
@@ -135,8 +135,8 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
 
     while width:
         column = t % span
-        logits = batch.step()  # [B, V]
-        chosen = batch.tokens  # sampled in place: the next step feeds them
+        logits = rows.step()  # [B, V]
+        chosen = rows.tokens  # sampled in place: the next step feeds them
         chosen_logp = sampler(logits, uniforms[column], chosen, logprobs)
         if t >= deadline:  # rows at max_len end here: the end token is forced, its probability still counted
             full = born <= t - room
@@ -161,7 +161,7 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
             slots = finished[:fresh]
             index[slots] = np.arange(started, started + fresh)
             started += fresh
-            batch.reset(slots)
+            rows.reset(slots)
             born[slots] = t
             logprob[slots] = start_logprob
             draws = source.take(fresh)  # [fresh, span]: position p goes to column (t + p) % span
@@ -173,7 +173,7 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
             if width:
                 keep = np.ones(len(index), dtype=bool)
                 keep[finished[fresh:]] = False
-                batch.keep(keep)
+                rows.keep(keep)
                 born, index, logprob = born[keep], index[keep], logprob[keep]
                 uniforms, out = uniforms[:, keep], out[:, keep]
         if width:
@@ -184,20 +184,20 @@ def generate_stream(decoder: Decoder, vocab: Vocab, request: GenerationRequest,
             next_out += 1
 
 
-def _one_row(batch: Rows, sampler: Sampler, source: UniformSource, total: int | None, room: int,
+def _one_row(rows: Rows, sampler: Sampler, source: UniformSource, total: int | None, room: int,
              start_logprob: float, prefix: str, vocab: Vocab,
              logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
     """generate_stream with one row: the same names and log-probabilities as the batched loop (the same
     uniforms, the same float64 operations in the same order), one name after the other, with none of
     its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations."""
     chars = [""] + list(vocab.chars)  # id -> character
-    tokens = batch.tokens  # [1]: the token the next step consumes
+    tokens = rows.tokens  # [1]: the token the next step consumes
     slot = np.zeros(1, dtype=np.intp)
-    step, draw = batch.step, sampler.row_sampler(vocab.size)
+    step, draw = rows.step, sampler.row_sampler(vocab.size)
     index = 0
     while total is None or index < total:
         if index:
-            batch.reset(slot)  # back to the state after the prefix
+            rows.reset(slot)  # back to the state after the prefix
         uniforms = source.take(1)[0].tolist()  # [room + 1]: position p draws with uniforms[p]
         logprob = start_logprob
         text = []

@@ -16,9 +16,8 @@ from pathlib import Path
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
+from .common.errors import ModelFileError
 from .contract import ModelMetadata
-from .decoders import Decoder, make_decoder
-from .errors import ModelFileError
 from .generation import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PATIENCE,
@@ -27,6 +26,7 @@ from .generation import (
     filter_names,
     generate_stream,
 )
+from .graphs import GraphRunner, make_runner
 from .modelfile import read_onnx_props
 from .providers import create_session, resolve_providers
 from .sampling import SamplingParams
@@ -76,7 +76,7 @@ class WavenetModel:
         self.session = session
         self.metadata = metadata
         self.path = path
-        self._decoder: Decoder = make_decoder(session, metadata)
+        self._decoder: GraphRunner = make_runner(session, metadata)
 
     @classmethod
     def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,

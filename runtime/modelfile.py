@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ModelFileError, read_bytes
+from .common.errors import ModelFileError
+from .common.files import read_bytes
 
 __all__ = ["read_onnx_props", "scan_model_proto"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from .errors import WavenetEdgeError
+from .common.errors import WavenetEdgeError
 
 __all__ = ["CPU", "CUDA", "PROVIDER_ALIASES", "ProviderError", "available_providers", "create_session",
            "make_session_options", "resolve_providers"]

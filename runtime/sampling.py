@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import WavenetEdgeError
+from .common.errors import WavenetEdgeError
 
 __all__ = ["Sampler", "SamplingParams", "UniformSource", "log_softmax", "row_keys", "splitmix64", "stream_uniforms",
            "token_logprobs"]

@@ -1,6 +1,6 @@
 """Log-probabilities of given items under an exported model: mean NLL per character, ONNX Runtime only.
 
-    result = score(decoder, vocab, ["emma", "olivia"])
+    result = score(runner, vocab, ["emma", "olivia"])
     result.nll_per_char, result.logprobs
 
 Every item is scored as boundary, its characters, boundary: the targets are its characters and the end
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoders import Decoder, WindowDecoder
-from .errors import VocabError, WavenetEdgeError
+from .common.errors import VocabError, WavenetEdgeError
+from .graphs import GraphRunner, WindowRunner
 from .sampling import log_softmax
 from .vocab import BOUNDARY_ID, Vocab
 
@@ -46,7 +46,7 @@ def encode_items(vocab: Vocab, items: Sequence[str]) -> list[list[int]]:
     return encoded
 
 
-def _score_step(decoder: Decoder, encoded: list[list[int]]) -> np.ndarray:
+def _score_step(runner: GraphRunner, encoded: list[list[int]]) -> np.ndarray:
     lengths = np.array([len(ids) for ids in encoded], dtype=np.intp)
     order = np.argsort(-lengths, kind="stable")  # longest first: the rows still running are a prefix
     logprobs = np.zeros(len(encoded))
@@ -60,18 +60,18 @@ def _score_step(decoder: Decoder, encoded: list[list[int]]) -> np.ndarray:
             inputs[row, 1:n[row] + 1] = encoded[item]
             targets[row, :n[row]] = encoded[item]
         running = np.searchsorted(-n, -np.arange(steps), side="right")  # [T] rows with n + 1 > t
-        state = decoder.initial_state(len(chunk))
+        state = runner.initial_state(len(chunk))
         total = np.zeros(len(chunk))
         for t in range(steps):
             k = int(running[t])
-            logits, state = decoder.advance(state[:k], inputs[:k, t])
+            logits, state = runner.advance(state[:k], inputs[:k, t])
             total[:k] += log_softmax(logits)[np.arange(k), targets[:k, t]]
         logprobs[chunk] = total
     return logprobs
 
 
-def _score_windows(decoder: WindowDecoder, encoded: list[list[int]]) -> np.ndarray:
-    field = decoder.field
+def _score_windows(runner: WindowRunner, encoded: list[list[int]]) -> np.ndarray:
+    field = runner.field
     logprobs = np.zeros(len(encoded))
     start = 0
     while start < len(encoded):
@@ -88,7 +88,7 @@ def _score_windows(decoder: WindowDecoder, encoded: list[list[int]]) -> np.ndarr
         all_windows = np.lib.stride_tricks.sliding_window_view(padded, field, axis=1)[:, :width]  # [b, T, R]
         targets = padded[:, field:field + width]  # [b, T]: chars, then boundary = end token
         valid = np.arange(width)[None, :] <= n[:, None]  # [b, T]
-        logits = decoder.logits(np.ascontiguousarray(all_windows[valid]))  # [N, V]
+        logits = runner.logits(np.ascontiguousarray(all_windows[valid]))  # [N, V]
         chosen = log_softmax(logits)[np.arange(len(logits)), targets[valid]]  # [N]
         owner = np.broadcast_to(np.arange(len(chunk))[:, None], valid.shape)[valid]  # [N] item of each window
         logprobs[start:stop] = np.bincount(owner, weights=chosen, minlength=len(chunk))
@@ -96,16 +96,16 @@ def _score_windows(decoder: WindowDecoder, encoded: list[list[int]]) -> np.ndarr
     return logprobs
 
 
-def score(decoder: Decoder, vocab: Vocab, items: Sequence[str]) -> ScoreResult:
-    """Score `items` (strings of the model's characters) with the model behind `decoder`."""
+def score(runner: GraphRunner, vocab: Vocab, items: Sequence[str]) -> ScoreResult:
+    """Score `items` (strings of the model's characters) with the model behind `runner`."""
     items = list(items)
     if not items:
         raise WavenetEdgeError("nothing to score: no items")
     encoded = encode_items(vocab, items)
-    if isinstance(decoder, WindowDecoder):
-        logprobs = _score_windows(decoder, encoded)
+    if isinstance(runner, WindowRunner):
+        logprobs = _score_windows(runner, encoded)
     else:
-        logprobs = _score_step(decoder, encoded)
+        logprobs = _score_step(runner, encoded)
     n_chars = sum(len(ids) + 1 for ids in encoded)
     return ScoreResult(logprobs=[float(x) for x in logprobs], nll_per_char=float(-logprobs.sum() / n_chars),
                        n_items=len(items), n_chars=n_chars)

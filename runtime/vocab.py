@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .errors import VocabError
+from .common.errors import VocabError
 
 __all__ = ["BOUNDARY_ID", "Vocab"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from wavenet_edge.runtime.common.dataset import split_items
+from wavenet_edge.runtime.common.errors import ModelFileError
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.dataset import split_items
-from wavenet_edge.runtime.errors import ModelFileError
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train.checkpoint import (
     CHECKPOINT_FORMAT,

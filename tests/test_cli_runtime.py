@@ -11,12 +11,12 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
-from test_runtime_support import ITEMS, VOCAB, bad_files, exported
+from tiny_models import ITEMS, VOCAB, bad_files, exported
 
 from wavenet_edge.runtime import WavenetModel, cli
 from wavenet_edge.runtime import model as model_module
-from wavenet_edge.runtime.dataset import split_items
-from wavenet_edge.runtime.errors import DataError
+from wavenet_edge.runtime.common.dataset import split_items
+from wavenet_edge.runtime.common.errors import DataError
 
 
 @pytest.fixture(scope="module")

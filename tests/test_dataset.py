@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wavenet_edge.runtime.dataset import SPLIT_SEED, file_sha256, read_items, split_items
-from wavenet_edge.runtime.errors import DataError
+from wavenet_edge.runtime.common.dataset import SPLIT_SEED, file_sha256, read_items, split_items
+from wavenet_edge.runtime.common.errors import DataError
 
 NAMES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "names.txt"
 needs_names = pytest.mark.skipif(not NAMES.is_file(), reason=f"shared data file {NAMES} is absent")

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from wavenet_edge.runtime.dataset import file_sha256, read_items
-from wavenet_edge.runtime.errors import DataError
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items
+from wavenet_edge.runtime.common.errors import DataError
 from wavenet_edge.train import download
 from wavenet_edge.train.data_cli import main as data_main
 from wavenet_edge.train.download import DATA_DIR_ENV, KNOWN_DATASETS, fetch_dataset, resolve_data

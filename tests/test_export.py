@@ -31,9 +31,9 @@ from wavenet_edge.export import cli as export_cli
 from wavenet_edge.export import exporter as export_exporter
 from wavenet_edge.export.quantize import default_int8_path, quantize_int8
 from wavenet_edge.export.wrappers import input_shifts
+from wavenet_edge.runtime.common.errors import ModelFileError, WavenetEdgeError
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.contract import INPUT_STATE, INPUT_TOKENS, METADATA_PREFIX, ModelMetadata, state_layout
-from wavenet_edge.runtime.errors import ModelFileError, WavenetEdgeError
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 from wavenet_edge.train.checkpoint import Checkpoint, save_checkpoint
 from wavenet_edge.train.models import build_model

@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
-from test_runtime_support import ITEMS, MAX_LEN, VOCAB, exported, torch_greedy
+from tiny_models import ITEMS, MAX_LEN, VOCAB, exported, torch_greedy
 
 from wavenet_edge.runtime import WavenetModel
-from wavenet_edge.runtime.errors import WavenetEdgeError
-from wavenet_edge.runtime.generation import _decoder_of
+from wavenet_edge.runtime.common.errors import WavenetEdgeError
+from wavenet_edge.runtime.generation import _text_decoder
 from wavenet_edge.runtime.sampling import Sampler, SamplingParams, UniformSource, row_keys, stream_uniforms
 from wavenet_edge.runtime.vocab import Vocab
 
@@ -316,6 +316,6 @@ def test_row_sampler_draws_what_the_batched_sampler_draws():
 def test_name_decoding_ascii_and_not():
     tokens = np.array([[1, 2, 3, 0, 0], [3, 3, 1, 2, 0]], dtype=np.int64)
     for chars in (("a", "b", "c"), ("a", "é", "ß")):
-        decode = _decoder_of(Vocab(chars))
+        decode = _text_decoder(Vocab(chars))
         assert decode(tokens, [3, 4]) == ["".join(chars), chars[2] * 2 + chars[0] + chars[1]]
         assert decode(tokens[:0], []) == []

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from wavenet_edge.export import cli as export_cli
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import cli as runtime_cli
-from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.train import cli as train_cli
 from wavenet_edge.train.trainer import metrics_log_path
 

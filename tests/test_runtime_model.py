@@ -11,12 +11,12 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 import pytest
-from test_runtime_support import ITEMS, VOCAB, bad_files, exported, rewrite_props
+from tiny_models import ITEMS, VOCAB, bad_files, exported, rewrite_props
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import providers as providers_module
+from wavenet_edge.runtime.common.errors import ModelFileError, WavenetEdgeError
 from wavenet_edge.runtime.contract import METADATA_PREFIX
-from wavenet_edge.runtime.errors import ModelFileError, WavenetEdgeError
 from wavenet_edge.runtime.modelfile import read_onnx_props, scan_model_proto
 from wavenet_edge.runtime.providers import ProviderError, create_session, make_session_options, resolve_providers
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_runtime_support import ITEMS, VOCAB, exported, torch_logprobs
+from tiny_models import ITEMS, VOCAB, exported, torch_logprobs
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import scoring as scoring_module
-from wavenet_edge.runtime.errors import WavenetEdgeError
+from wavenet_edge.runtime.common.errors import WavenetEdgeError
 
 TOL = 1e-4
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from wavenet_edge.runtime.cli_support import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from wavenet_edge.runtime.common.commands import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from wavenet_edge.runtime.common.dataset import file_sha256, split_items
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.dataset import file_sha256, split_items
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train import cli
 from wavenet_edge.train.checkpoint import load_checkpoint

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from wavenet_edge.runtime.common.errors import ConfigError, VocabError
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.errors import ConfigError, VocabError
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 
 # --- Vocab ------------------------------------------------------------------------------------------------

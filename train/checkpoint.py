@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from wavenet_edge.runtime.atomic import atomic_path
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, VocabError
+from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.errors import ConfigError, ModelFileError, VocabError
 from wavenet_edge.runtime.vocab import Vocab
 
 from .models import build_model

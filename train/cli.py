@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.atomic import check_output_path
-from wavenet_edge.runtime.cli_support import EXIT_INTERRUPTED, OneLineCommand
+from wavenet_edge.runtime.common.commands import EXIT_INTERRUPTED, OneLineCommand
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.common.errors import ConfigError, DataError, ModelFileError
+from wavenet_edge.runtime.common.files import check_output_path
 from wavenet_edge.runtime.config import ARCHITECTURES, ModelConfig
-from wavenet_edge.runtime.dataset import file_sha256, read_items, split_items
-from wavenet_edge.runtime.errors import ConfigError, DataError, ModelFileError
 from wavenet_edge.runtime.vocab import Vocab
 
 from .checkpoint import load_checkpoint

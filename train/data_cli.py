@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.cli_support import OneLineCommand
-from wavenet_edge.runtime.dataset import file_sha256, read_items
+from wavenet_edge.runtime.common.commands import OneLineCommand
+from wavenet_edge.runtime.common.dataset import file_sha256, read_items
 
 from .download import DATA_DIR_ENV, KNOWN_DATASETS, fetch_dataset
 

@@ -19,9 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from wavenet_edge.runtime.atomic import atomic_path
-from wavenet_edge.runtime.dataset import file_sha256
-from wavenet_edge.runtime.errors import DataError
+from wavenet_edge.runtime.common.dataset import file_sha256
+from wavenet_edge.runtime.common.errors import DataError
+from wavenet_edge.runtime.common.files import atomic_path
 
 __all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "KNOWN_DATASETS", "Dataset", "default_data_dir", "fetch_dataset",
            "resolve_data"]

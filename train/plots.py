@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavenet_edge.runtime.atomic import atomic_path
+from wavenet_edge.runtime.common.files import atomic_path
 
 __all__ = ["plot_loss_curves"]
 

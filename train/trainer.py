@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from wavenet_edge.runtime.atomic import atomic_path
+from wavenet_edge.runtime.common.dataset import Split
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError
+from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.dataset import Split
-from wavenet_edge.runtime.errors import ConfigError, ModelFileError
 from wavenet_edge.runtime.vocab import Vocab
 
 from .batches import IGNORE_INDEX, SequenceBatcher, WindowBatcher
@@ -32,7 +32,7 @@ from .checkpoint import Checkpoint, save_checkpoint
 from .evaluate import mean_nll
 from .models import build_model, count_parameters
 from .plots import plot_loss_curves
-from .sampling import sample_names
+from .samples import sample_names
 
 __all__ = ["OPTIMIZERS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "lr_at", "metrics_log_path",
            "loss_plot_path"]

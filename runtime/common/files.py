@@ -1,4 +1,7 @@
-"""Atomic file writes: a temporary file beside the target, then os.replace. A failure or a kill never
+"""Reading inputs and writing outputs safely.
+
+Inputs: `read_bytes` turns a missing, unreadable or directory path into one domain error.
+Outputs: atomic writes, a temporary file beside the target, then os.replace. A failure or a kill never
 leaves a half-written file over a good one."""
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "check_output_path"]
-
 from .errors import WavenetEdgeError
+
+__all__ = ["atomic_path", "check_output_path", "read_bytes"]
 
 
 def check_output_path(path: str | Path, option: str = "output") -> Path:
@@ -39,3 +42,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def read_bytes(path: Path, error: type[WavenetEdgeError], kind: str) -> bytes:
+    """The bytes of `path`, or `error` in one line (missing, a directory, unreadable); `kind` names
+    what was expected, e.g. "a text file"."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not {kind}") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read: {err.strerror}") from None

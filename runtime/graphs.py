@@ -1,14 +1,14 @@
 """One interface over the two graph kinds: consume one token per row, return next-token logits.
 
-    decoder = make_decoder(session, metadata)
-    state = decoder.initial_state(batch)                 # only boundary tokens seen so far
-    logits, state = decoder.advance(state, tokens)       # tokens [B] int64 -> logits [B, V] float32
+    runner = make_runner(session, metadata)
+    state = runner.initial_state(batch)                 # only boundary tokens seen so far
+    logits, state = runner.advance(state, tokens)       # tokens [B] int64 -> logits [B, V] float32
 
 Step graph (Fast WaveNet): `state` is the per-layer queue tensor [B, state_size] float32; one call of the
 graph per token. Window graph: `state` is the last receptive_field tokens [B, R] int64; the window rolls
 by one token and the whole window is recomputed.
 
-For the generation loop, `decoder.rows(start_state, start_token, width)` gives a `Rows` object that owns
+For the generation loop, `runner.rows(start_state, start_token, width)` gives a `Rows` object that owns
 preallocated, IOBinding-bound buffers: the caller writes the next tokens into `rows.tokens` and calls
 `rows.step()`; no array is allocated per step (the step graph's state ping-pongs between two buffers).
 """
@@ -21,7 +21,7 @@ import onnxruntime as ort
 from .contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, OUTPUT_LOGITS, OUTPUT_STATE, ModelMetadata
 from .vocab import BOUNDARY_ID
 
-__all__ = ["Decoder", "Rows", "StepDecoder", "WindowDecoder", "make_decoder"]
+__all__ = ["GraphRunner", "Rows", "StepRunner", "WindowRunner", "make_runner"]
 
 
 def _bind_output(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
@@ -61,7 +61,7 @@ class Rows:
         raise NotImplementedError
 
 
-class Decoder:
+class GraphRunner:
     """Common interface; `state` rows can be indexed, tiled and compacted like any numpy array."""
 
     vocab_size: int
@@ -76,7 +76,7 @@ class Decoder:
         raise NotImplementedError
 
 
-class StepDecoder(Decoder):
+class StepRunner(GraphRunner):
     """tokens [B] int64, state [B, S] float32 -> logits [B, V], next_state [B, S]."""
 
     def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata):
@@ -99,8 +99,8 @@ class StepDecoder(Decoder):
 class _StepRows(Rows):
     """State ping-pongs between two buffers; binding p reads buffer p and writes buffer 1 - p."""
 
-    def __init__(self, decoder: StepDecoder, start_state: np.ndarray, start_token: int, width: int):
-        self._decoder = decoder
+    def __init__(self, runner: StepRunner, start_state: np.ndarray, start_token: int, width: int):
+        self._decoder = runner
         self._start_state, self._start_token = start_state, start_token
         self._bind(np.repeat(start_state[None], width, axis=0), np.full(width, start_token, dtype=np.int64))
 
@@ -133,7 +133,7 @@ class _StepRows(Rows):
         self._bind(self._states[self._parity][mask], self.tokens[mask])
 
 
-class WindowDecoder(Decoder):
+class WindowRunner(GraphRunner):
     """tokens [B, R] int64 -> logits [B, V]; the state is the window before the token being consumed."""
 
     def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata):
@@ -161,8 +161,8 @@ class WindowDecoder(Decoder):
 class _WindowRows(Rows):
     """The window buffer is bound as the input and rolled in place; logits land in a bound buffer."""
 
-    def __init__(self, decoder: WindowDecoder, start_state: np.ndarray, start_token: int, width: int):
-        self._decoder = decoder
+    def __init__(self, runner: WindowRunner, start_state: np.ndarray, start_token: int, width: int):
+        self._decoder = runner
         self._start_state, self._start_token = start_state, start_token
         self._bind(np.repeat(start_state[None], width, axis=0), np.full(width, start_token, dtype=np.int64))
 
@@ -190,5 +190,5 @@ class _WindowRows(Rows):
         self._bind(self._windows[mask], self.tokens[mask])
 
 
-def make_decoder(session: ort.InferenceSession, metadata: ModelMetadata) -> Decoder:
-    return StepDecoder(session, metadata) if metadata.graph == GRAPH_STEP else WindowDecoder(session, metadata)
+def make_runner(session: ort.InferenceSession, metadata: ModelMetadata) -> GraphRunner:
+    return StepRunner(session, metadata) if metadata.graph == GRAPH_STEP else WindowRunner(session, metadata)

@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataError, read_bytes
+from .errors import DataError
+from .files import read_bytes
 
 __all__ = ["SPLIT_NAMES", "SPLIT_SEED", "Split", "file_sha256", "read_items", "split_items"]
 
