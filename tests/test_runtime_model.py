@@ -129,7 +129,7 @@ def test_unknown_provider_and_bad_threads_are_refused(models):
 
 def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
     class FallbackSession:  # what onnxruntime does with a provider it cannot use: silently run on the CPU
-        def __init__(self, path, sess_options=None, providers=None):
+        def __init__(self, path, sess_options=None, providers=None, **kwargs):
             pass
 
         def get_providers(self):
@@ -140,7 +140,8 @@ def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
         create_session(models.step, ["CUDAExecutionProvider"])
     assert str(info.value) == (
         "ONNX Runtime did not take execution provider CUDAExecutionProvider (the session runs on "
-        "CPUExecutionProvider) (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+        "CPUExecutionProvider) (onnxruntime-gpu is installed; is there a GPU with its driver and the CUDA and "
+        "cuDNN libraries?)"
     )
 
 
