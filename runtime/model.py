@@ -26,6 +26,7 @@ from .generation import (
     filter_names,
     generate_stream,
 )
+from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
 from .modelfile import read_onnx_props
 from .providers import create_session, resolve_providers
@@ -100,6 +101,7 @@ class WavenetModel:
             detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}") from None
         _check_io(session, metadata, str(path))
+        check_graph(session, metadata, str(path))  # widths and one step against the metadata
         return cls(session, metadata, path)
 
     @classmethod

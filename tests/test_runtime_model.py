@@ -63,7 +63,8 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
     # the window graph's file, claiming to be a step graph (with a valid initial state)
     step_props = read_onnx_props(models.step)
     liar = rewrite_props(models.window, tmp_path / "liar.onnx", graph="step",
-                         initial_state=step_props[METADATA_PREFIX + "initial_state"])
+                         initial_state=step_props[METADATA_PREFIX + "initial_state"],
+                         io=step_props[METADATA_PREFIX + "io"])
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(liar, provider="cpu")
     expected = f"{liar}: graph inputs ['tokens'] do not match the step graph contract ['tokens', 'state']"
