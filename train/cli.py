@@ -68,7 +68,7 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 
 @command(show_default=True)
 @click.option("--data", "data_spec", required=True, help="Text file, one item per line, or a known data set: names.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "out_path", type=click.Path(), default=None,
               help="Checkpoint to write (best val weights). Default: model.pt, or the --resume file.")
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), default=None,
               help="Start from a named recipe (model and settings); other options override it.")
