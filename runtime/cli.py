@@ -10,11 +10,13 @@ Bad input ends in one line "Error: ..." on stderr and exit status 2 (see common/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -41,13 +43,23 @@ def _load(onnx_path: str | None, provider: str, threads: int | None) -> WavenetM
     return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
 
 
-def _show_notes() -> None:
-    """--verbose: the library's notes (e.g. which provider "auto" fell back from) go to stderr."""
+@contextlib.contextmanager
+def _notes_on_stderr(enabled: bool) -> Iterator[None]:
+    """--verbose: the library's notes (e.g. which provider "auto" passed over, and why) go to stderr."""
+    if not enabled:
+        yield
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("note: %(message)s"))
     logger = logging.getLogger("wavenet_edge")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _provider_options(func):
@@ -89,9 +101,8 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
             banned.update(read_items(exclude))
         except DataError as err:
             raise WavenetEdgeError(f"--exclude {err}") from None
-    if verbose:
-        _show_notes()
-    model = _load(onnx_path, provider, threads)
+    with _notes_on_stderr(verbose):
+        model = _load(onnx_path, provider, threads)
     seed = secrets.randbits(63) if seed is None else seed
     jsonl = fmt == "jsonl"
     names = model.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, prefix=prefix,
