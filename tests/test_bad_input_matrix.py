@@ -469,3 +469,12 @@ def test_ctrl_c_while_wn_export_traces_is_130_not_an_export_failure(work, monkey
     assert result.exit_code == 130, result.output
     assert result.stderr.strip() == "Aborted." and "Traceback" not in result.output
     assert snapshot(work) == before
+
+
+def test_wn_data_never_downloads_over_a_link_or_device(tmp_path):
+    (tmp_path / "elsewhere.txt").write_text("not the data set\n")
+    (tmp_path / "names.txt").symlink_to(tmp_path / "elsewhere.txt")  # a cached copy with the wrong hash
+    before = snapshot(tmp_path)
+    result = invoke(data_cli.main, ["names", "--data-dir", tmp_path, "--url", "http://127.0.0.1:9/never-asked"])
+    assert_error(result, f"data set file {tmp_path / 'names.txt'}: is a symbolic link; {SUFFIX}")
+    assert snapshot(tmp_path) == before
