@@ -17,6 +17,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -100,10 +101,10 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
     try:
         for item in names:
             if jsonl:
-                name, logprob = item
+                name, logprob = cast("tuple[str, float]", item)
                 out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
             else:
-                name = item
+                name = cast(str, item)
                 out.write(name + "\n")
             count += 1
             chars += len(name) + 1

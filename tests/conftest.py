@@ -48,8 +48,8 @@ class NeedsTrainExtra(pytest.Module):
 
     def collect(self):
         missing = ", ".join(missing_train_extra())
-        pytest.skip(f"needs the train extra ({missing} not installed; it imports {train_extra_import(self.path)}): "
-                    "pip install -e '.[dev]'")
+        pytest.skip(f"{self.path.name} needs the train extra ({missing} not installed; it imports "
+                    f"{train_extra_import(self.path)}): pip install -e '.[dev]'")
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent):
