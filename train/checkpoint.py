@@ -54,6 +54,7 @@ class Checkpoint:
     data: dict = field(default_factory=dict)  # sha256, source, split description
     train_state: dict | None = None  # latest weights, optimizer, scheduler, step, RNG, history: for --resume
     teacher: dict = field(default_factory=dict)  # a distilled model's teacher: path, sha256, config, metrics, data
+    source: str | None = field(default=None, compare=False)  # the file it was loaded from (not saved)
 
     def to_dict(self) -> dict:
         return {
@@ -115,7 +116,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     train_state = raw.get("train_state")
     if train_state is not None and not isinstance(train_state, dict):
         raise ModelFileError(f"{path}: malformed checkpoint: train_state is {type(train_state).__name__}")
-    return Checkpoint(config, vocab, state_dict, metrics, data, train_state, teacher)
+    return Checkpoint(config, vocab, state_dict, metrics, data, train_state, teacher, str(path))
 
 
 def _numeric(value: object) -> bool:

@@ -226,7 +226,7 @@ class Trainer:
         return torch.optim.AdamW(groups, lr=s.lr, betas=(0.9, 0.99))
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        where = f"--resume {self.out_path}" if ckpt.train_state is None else "--resume"
+        where = f"--resume {ckpt.source}" if ckpt.source else "--resume"
         state = validate_train_state(ckpt.train_state, where)
         try:
             self.model.load_state_dict(state["model"])
