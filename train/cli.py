@@ -187,6 +187,11 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
 
     if threads is not None:
         torch.set_num_threads(threads)
+    if recipe is not None and RECIPES[recipe].teacher and teacher_path is None and resume is None:
+        teacher_recipe = RECIPES[recipe].teacher
+        raise ConfigError(f"--recipe {recipe} distils from the {teacher_recipe!r} recipe's model: train it first "
+                          f"(wn-train --data {data_spec} --recipe {teacher_recipe} --out {teacher_recipe}.pt) and "
+                          f"give it with --teacher {teacher_recipe}.pt")
     dist = Distributed.from_environment()
     device = dist.device(pick_device(device))
     teacher = load_teacher(teacher_path, resume, resume_path, vocab, data_info, allow_data_change, device)
