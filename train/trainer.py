@@ -386,7 +386,8 @@ class Trainer:
             return {}
 
         def request_stop(signum, frame):
-            if self._stop and signum == signal.SIGINT:  # a second Ctrl-C stops at once
+            # a second Ctrl-C stops at once; not under torchrun, which passes the terminal's Ctrl-C on again
+            if self._stop and signum == signal.SIGINT and not self.dist.enabled:
                 raise KeyboardInterrupt
             self._stop = True
 
