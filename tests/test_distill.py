@@ -164,3 +164,13 @@ def test_resume_uses_the_same_teacher_and_refuses_a_changed_one(tmp_path, data_f
     assert result.exit_code == EXIT_BAD_INPUT
     assert result.stderr.startswith(f"Error: --resume {out}: the teacher {teachers['wavenet']} is not the file the "
                                     "run was trained with (sha256 ")
+
+
+def test_a_distilled_recipe_asks_for_its_teacher(tmp_path, data_file):
+    out = tmp_path / "small.pt"
+    result = wn_train("--data", data_file, "--recipe", "small", "--out", out, "--steps", 1, *CLI_COMMON)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.stderr == (f"Error: --recipe small distils from the 'large' recipe's model: train it first "
+                             f"(wn-train --data {data_file} --recipe large --out large.pt) and give it with "
+                             "--teacher large.pt\n")
+    assert not out.exists()
