@@ -16,7 +16,7 @@ from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train.batches import IGNORE_INDEX, SequenceBatcher, WindowBatcher
 from wavenet_edge.train.checkpoint import load_checkpoint
-from wavenet_edge.train.distill import distill_weight_at, distillation_loss_sum, model_input
+from wavenet_edge.train.distill import Teacher, distill_weight_at, distillation_loss_sum, model_input
 from wavenet_edge.train.models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -174,3 +174,18 @@ def test_a_distilled_recipe_asks_for_its_teacher(tmp_path, data_file):
                              f"(wn-train --data {data_file} --recipe large --out large.pt) and give it with "
                              "--teacher large.pt\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("batcher", [SequenceBatcher, WindowBatcher])
+def test_the_precomputed_soft_targets_are_the_teachers_logits_of_each_batch(batcher):
+    items = make_items(40)
+    vocab = Vocab.from_items(items)
+    teacher = Teacher(build_model(ModelConfig(vocab_size=vocab.size, channels=4, skip_channels=4, head_channels=4,
+                                              dilations=(1, 2, 4))), {})  # R 8
+    rf = 9  # a student's larger receptive field
+    batches = batcher(items, vocab, rf)
+    table = teacher.table(batches.x, rf, chunk=7)
+    rows = batches.draw(16, torch.Generator().manual_seed(3))
+    x, y = batches.take(rows)
+    torch.testing.assert_close(table[rows][:, : y.shape[1]], teacher.logits(model_input(x, rf, 8)), rtol=0,
+                               atol=1e-6)

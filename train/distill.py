@@ -94,3 +94,13 @@ class Teacher:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, R_teacher - 1 + T) -> (B, T, V)"""
         return self.model(x)
+
+    @torch.no_grad()
+    def table(self, x: torch.Tensor, batch_receptive_field: int, chunk: int = 1024) -> torch.Tensor:
+        """The teacher's logits for every row of a batcher's x (N, batch_rf - 1 + T), once: (N, T, V) on the
+        CPU. The teacher runs in eval mode, so a batch's soft targets are rows of this table (its columns
+        cut to the batch's length) and training needs no teacher pass per step."""
+        device = next(self.model.parameters()).device
+        parts = [self.logits(model_input(x[i: i + chunk], batch_receptive_field, self.receptive_field).to(device))
+                 .float().cpu() for i in range(0, x.shape[0], chunk)]
+        return torch.cat(parts)

@@ -32,7 +32,7 @@ from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
-from .batches import IGNORE_INDEX, SequenceBatcher, WindowBatcher, trim
+from .batches import IGNORE_INDEX, SequenceBatcher, WindowBatcher
 from .checkpoint import Checkpoint, save_checkpoint, validate_train_state
 from .distill import DISTILL_SCHEDULES, Teacher, distill_weight_at, distillation_loss_sum, model_input
 from .distributed import SINGLE, Distributed
@@ -197,6 +197,8 @@ class Trainer:
         self.batch_rf = max(r, teacher.receptive_field) if teacher is not None else r  # see distill.model_input
         batcher_cls = SequenceBatcher if config.arch == "wavenet" else WindowBatcher
         self.train_batches = batcher_cls(split.train, vocab, self.batch_rf)
+        # the teacher's soft targets for every training row (N, T, V), computed once
+        self.soft_targets = teacher.table(self.train_batches.x, self.batch_rf) if teacher is not None else None
         self.train_eval = SequenceBatcher(split.train, vocab, r)
         self.val_eval = SequenceBatcher(split.val, vocab, r)
         self.step = 0
@@ -287,17 +289,16 @@ class Trainer:
         """One optimisation step on one global batch; returns its mean loss. Every rank agrees on the loss
         and on whether to stop (one all-reduce of [loss, stop])."""
         s = self.settings
-        x, y = self.train_batches.sample(s.batch_size, self.batch_rng)  # the global batch, the same on every rank
-        targets = int((y != IGNORE_INDEX).sum())
-        if self.dist.enabled:
-            rows = self.dist.shard(s.batch_size)
-            x, y = trim(x[rows], y[rows]) if self.config.arch == "wavenet" else (x[rows], y[rows])
+        rows = self.train_batches.draw(s.batch_size, self.batch_rng)  # the global batch, the same on every rank
+        targets = int((self.train_batches.y[rows] != IGNORE_INDEX).sum())
+        rows = rows[self.dist.shard(s.batch_size)]  # this rank's share (all of it in a single process)
+        x, y = self.train_batches.take(rows)
         x, y = x.to(self.device), y.to(self.device)
         logits = self.train_model(model_input(x, self.batch_rf, self.config.receptive_field))  # (B, T, V)
         teacher_logits = None
         weight = distill_weight_at(s.distill_weight, s.distill_schedule, self.step, s.steps)
-        if self.teacher is not None and weight > 0:
-            teacher_logits = self.teacher.logits(model_input(x, self.batch_rf, self.teacher.receptive_field))
+        if self.soft_targets is not None and weight > 0:
+            teacher_logits = self.soft_targets[rows][:, : y.shape[1]].to(self.device)  # (B, T, V)
         loss_sum = distillation_loss_sum(logits, y, teacher_logits, weight, s.distill_temperature)
         # DDP averages gradients over ranks: scale so the result is the gradient of the global mean
         loss = loss_sum * (self.dist.world_size / targets)
