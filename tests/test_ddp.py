@@ -110,3 +110,11 @@ def test_torchrun_runs_wn_train_and_resumes(tmp_path):
     assert b["step"] == a["step"] == 6
     assert b["val_loss"] == pytest.approx(a["val_loss"], abs=TOLERANCE)
     assert load_checkpoint(ddp).train_state["world_size"] == 2
+
+
+def test_each_process_gets_its_own_gpu_and_cpu_stays_cpu():
+    assert Distributed(1, 2, 1).device("cuda") == "cuda:1"
+    assert Distributed().device("cuda") == "cuda"  # a single process uses torch's current device
+    assert Distributed(1, 2, 1).device("cpu") == "cpu"
+    assert Distributed.from_environment({"WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1"}) == Distributed(3, 4, 1)
+    assert Distributed.from_environment({}) == SINGLE
