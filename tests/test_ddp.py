@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
-from test_train import make_items
+from test_train import make_items, wn_train
 
 from wavenet_edge.runtime.common.dataset import split_items
 from wavenet_edge.runtime.config import ModelConfig
@@ -93,18 +93,18 @@ def test_torchrun_runs_wn_train_and_resumes(tmp_path):
              "--device", "cpu", "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
-    def wn_train(*args: object, procs: int = 2) -> subprocess.CompletedProcess:
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(procs), "--standalone",
+    def torchrun(*args: object) -> subprocess.CompletedProcess:
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
                     "-m", "wavenet_edge.train"]
         return subprocess.run([*launcher, "--data", str(data), *map(str, args)], capture_output=True, text=True,
                               env=env, timeout=300)
 
     single, ddp = tmp_path / "single.pt", tmp_path / "ddp.pt"
-    assert wn_train("--out", single, "--steps", 6, *model, procs=1).returncode == 0
-    first = wn_train("--out", ddp, "--steps", 3, *model)
+    assert wn_train("--data", data, "--out", single, "--steps", 6, *model).exit_code == 0  # in this process
+    first = torchrun("--out", ddp, "--steps", 3, *model)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("best val") == 1  # rank 0 alone prints
-    resumed = wn_train("--resume", ddp, "--steps", 6, "--quiet", "--threads", "1")
+    resumed = torchrun("--resume", ddp, "--steps", 6, "--quiet", "--threads", "1")
     assert resumed.returncode == 0, resumed.stderr
     a, b = (json.loads(line) for line in (metrics_log_path(p).read_text().splitlines()[-1] for p in (single, ddp)))
     assert b["step"] == a["step"] == 6
