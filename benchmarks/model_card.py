@@ -196,8 +196,8 @@ def recipe_command(run: dict) -> str:
             f"--optimizer {s['optimizer']} --weight-decay {s['weight_decay']} --warmup {s['warmup_steps']} "
             f"--min-lr-ratio {s['min_lr_ratio']} --grad-clip {s['grad_clip']} --eval-every {s['eval_every']} "
             f"--seed {s['seed']}" + (f" --ema {s['ema']}" if s.get("ema") else "")
-            + (f" --teacher runs/{RECIPES[run['recipe']].teacher}.pt --distill-weight {s['distill_weight']} "
-               f"--distill-temperature {s['distill_temperature']} --distill-schedule {s['distill_schedule']}"
+            + (f" --teacher runs/{RECIPES[run['recipe']].teacher}.pt --distill-weight {s.get('distill_weight')} "
+               f"--distill-temperature {s.get('distill_temperature')} --distill-schedule {s.get('distill_schedule')}"
                if run["recipe"] in RECIPES and RECIPES[run["recipe"]].teacher else ""))
 
 

@@ -144,6 +144,9 @@ def main() -> None:
         kept = [r for r in json.loads(Path(args.keep).read_text())["results"] if r["recipe"] not in new]
         results += [{**r, "command": r.get("command") or recipe_command(r["recipe"])} for r in kept]
     machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    if args.checkpoints:
+        machine = (f"{platform.machine()}, torch {torch.__version__}; training times from each checkpoint's log "
+                   "(its wn-train command, --threads 1)")
     summary = {"data": data_info, "machine": machine, "results": results, "lecture_published": LECTURE_PUBLISHED}
     (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
     plot = plot_results(summary, Path(args.plot or out_dir / "loss_curves.png"))
