@@ -1,0 +1,205 @@
+/**
+ * One interface over the two graph kinds (the twin of runtime/graphs.py): consume one token per row,
+ * return next-token logits. Names, shapes and the start state come from the metadata, never hard-coded.
+ *
+ *     const runner = makeRunner(ort, session, meta);
+ *     const rows = runner.rows(startState, startToken, width);   // owns the state and the tokens it feeds
+ *     rows.tokens[r] = BigInt(token); const logits = await rows.step();   // Float32Array [width * V]
+ *
+ * Step graph (Fast WaveNet, Paine et al. 2016): the state is opaque, [B, S] float32, fed back as it comes
+ * out. Window graph: the state is the last receptive-field tokens [B, R] int64, rolled by one per step.
+ */
+import { GRAPH_STEP } from "./contract.js";
+import { BOUNDARY_ID } from "./vocab.js";
+
+/**
+ * @typedef {import("./contract.js").ModelMetadata} ModelMetadata
+ * @typedef {{ Tensor: any }} OrtModule
+ * @typedef {{ run(feeds: Record<string, any>): Promise<Record<string, any>> }} OrtSession
+ */
+
+/** Rows of a batch on the step graph: state [B * S] float32, tokens [B] int64. */
+class StepRows {
+  /**
+   * @param {StepRunner} runner @param {Float32Array} startState [S] @param {number} startToken
+   * @param {number} width
+   */
+  constructor(runner, startState, startToken, width) {
+    this.runner = runner;
+    this.startState = startState;
+    this.startToken = BigInt(startToken);
+    this.width = width;
+    this.state = new Float32Array(width * runner.stateSize);
+    this.tokens = new BigInt64Array(width);
+    for (let r = 0; r < width; r++) this.reset(r);
+  }
+
+  /** Consume `tokens`; resolves to logits Float32Array [width * V]. */
+  async step() {
+    const { ort, session, names, stateSize } = this.runner;
+    const out = await session.run({
+      [names.tokens]: new ort.Tensor("int64", this.tokens, [this.width]),
+      [names.state]: new ort.Tensor("float32", this.state, [this.width, stateSize]),
+    });
+    this.state = out[names.nextState].data;
+    return out[names.logits].data;
+  }
+
+  /** Row `slot` starts over: the start state and the start token. @param {number} slot */
+  reset(slot) {
+    this.state.set(this.startState, slot * this.runner.stateSize);
+    this.tokens[slot] = this.startToken;
+  }
+
+  /** Keep the rows whose `keep[r]` is true, in order. @param {boolean[]} keep */
+  keep(keep) {
+    const S = this.runner.stateSize;
+    const width = keep.filter(Boolean).length;
+    const state = new Float32Array(width * S);
+    const tokens = new BigInt64Array(width);
+    let w = 0;
+    for (let r = 0; r < keep.length; r++) {
+      if (!keep[r]) continue;
+      state.set(this.state.subarray(r * S, (r + 1) * S), w * S);
+      tokens[w++] = this.tokens[r];
+    }
+    this.state = state;
+    this.tokens = tokens;
+    this.width = width;
+  }
+}
+
+/** Rows of a batch on the window graph: windows [B * R] int64 rolled in place, tokens [B] int64. */
+class WindowRows {
+  /**
+   * @param {WindowRunner} runner @param {BigInt64Array} startState [R] @param {number} startToken
+   * @param {number} width
+   */
+  constructor(runner, startState, startToken, width) {
+    this.runner = runner;
+    this.startState = startState;
+    this.startToken = BigInt(startToken);
+    this.width = width;
+    this.windows = new BigInt64Array(width * runner.field);
+    this.tokens = new BigInt64Array(width);
+    for (let r = 0; r < width; r++) this.reset(r);
+  }
+
+  async step() {
+    const R = this.runner.field;
+    for (let r = 0; r < this.width; r++) {
+      this.windows.copyWithin(r * R, r * R + 1, (r + 1) * R);
+      this.windows[(r + 1) * R - 1] = this.tokens[r];
+    }
+    return this.runner.logits(this.windows, this.width);
+  }
+
+  /** @param {number} slot */
+  reset(slot) {
+    this.windows.set(this.startState, slot * this.runner.field);
+    this.tokens[slot] = this.startToken;
+  }
+
+  /** @param {boolean[]} keep */
+  keep(keep) {
+    const R = this.runner.field;
+    const width = keep.filter(Boolean).length;
+    const windows = new BigInt64Array(width * R);
+    const tokens = new BigInt64Array(width);
+    let w = 0;
+    for (let r = 0; r < keep.length; r++) {
+      if (!keep[r]) continue;
+      windows.set(this.windows.subarray(r * R, (r + 1) * R), w * R);
+      tokens[w++] = this.tokens[r];
+    }
+    this.windows = windows;
+    this.tokens = tokens;
+    this.width = width;
+  }
+}
+
+/** tokens [B] int64, state [B, S] float32 -> logits [B, V], next state [B, S]. */
+export class StepRunner {
+  /** @param {OrtModule} ort @param {OrtSession} session @param {ModelMetadata} meta */
+  constructor(ort, session, meta) {
+    this.ort = ort;
+    this.session = session;
+    this.vocabSize = meta.vocab.size;
+    this.stateSize = meta.stateSize;
+    this.initial = /** @type {Float32Array} */ (meta.initialState);
+    const [tokens, state] = meta.io.inputs.map((t) => t.name);
+    const [logits, nextState] = meta.io.outputs.map((t) => t.name);
+    this.names = { tokens, state, logits, nextState };
+  }
+
+  /** State [batch * S] after only boundary tokens. @param {number} batch */
+  initialState(batch) {
+    const state = new Float32Array(batch * this.stateSize);
+    for (let r = 0; r < batch; r++) state.set(this.initial, r * this.stateSize);
+    return state;
+  }
+
+  /**
+   * One step for `batch` rows: resolves to { logits [B * V], state [B * S] }.
+   * @param {Float32Array} state @param {BigInt64Array} tokens
+   */
+  async advance(state, tokens) {
+    const batch = tokens.length;
+    const { ort, names } = this;
+    const out = await this.session.run({
+      [names.tokens]: new ort.Tensor("int64", tokens, [batch]),
+      [names.state]: new ort.Tensor("float32", state, [batch, this.stateSize]),
+    });
+    return { logits: /** @type {Float32Array} */ (out[names.logits].data), state: /** @type {Float32Array} */ (out[names.nextState].data) };
+  }
+
+  /** @param {Float32Array} startState @param {number} startToken @param {number} width */
+  rows(startState, startToken, width) {
+    return new StepRows(this, startState, startToken, width);
+  }
+}
+
+/** tokens [B, R] int64 -> logits [B, V]; the state is the window before the token being consumed. */
+export class WindowRunner {
+  /** @param {OrtModule} ort @param {OrtSession} session @param {ModelMetadata} meta */
+  constructor(ort, session, meta) {
+    this.ort = ort;
+    this.session = session;
+    this.vocabSize = meta.vocab.size;
+    this.field = meta.receptiveField;
+    this.names = { tokens: meta.io.inputs[0].name, logits: meta.io.outputs[0].name };
+  }
+
+  /** @param {number} batch */
+  initialState(batch) {
+    return new BigInt64Array(batch * this.field).fill(BigInt(BOUNDARY_ID));
+  }
+
+  /** @param {BigInt64Array} state @param {BigInt64Array} tokens */
+  async advance(state, tokens) {
+    const R = this.field;
+    const batch = tokens.length;
+    const windows = new BigInt64Array(batch * R);
+    for (let r = 0; r < batch; r++) {
+      windows.set(state.subarray(r * R + 1, (r + 1) * R), r * R);
+      windows[(r + 1) * R - 1] = tokens[r];
+    }
+    return { logits: await this.logits(windows, batch), state: windows };
+  }
+
+  /** [N * R] int64 windows -> Float32Array [N * V] logits. @param {BigInt64Array} windows @param {number} n */
+  async logits(windows, n) {
+    const out = await this.session.run({ [this.names.tokens]: new this.ort.Tensor("int64", windows, [n, this.field]) });
+    return /** @type {Float32Array} */ (out[this.names.logits].data);
+  }
+
+  /** @param {BigInt64Array} startState @param {number} startToken @param {number} width */
+  rows(startState, startToken, width) {
+    return new WindowRows(this, startState, startToken, width);
+  }
+}
+
+/** @param {OrtModule} ort @param {OrtSession} session @param {ModelMetadata} meta */
+export function makeRunner(ort, session, meta) {
+  return meta.graph === GRAPH_STEP ? new StepRunner(ort, session, meta) : new WindowRunner(ort, session, meta);
+}
