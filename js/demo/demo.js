@@ -57,7 +57,7 @@ async function generate() {
     const names = m.generate(n, {
       seed: String(f.get("seed")).trim(), temperature: Number(f.get("temperature")), topK: optionalNumber(String(f.get("topK"))),
       topP: optionalNumber(String(f.get("topP"))), prefix: String(f.get("prefix")), exclude: [""],
-      batchSize: query.has("batch") ? Number(query.get("batch")) : undefined,
+      batchSize: query.has("batch") ? Number(query.get("batch")) : Math.min(256, n), // the names do not depend on it
     });
     for await (const name of names) {
       const item = document.createElement("li");
