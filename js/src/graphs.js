@@ -18,7 +18,11 @@ import { BOUNDARY_ID } from "./vocab.js";
  * @typedef {{ run(feeds: Record<string, any>): Promise<Record<string, any>> }} OrtSession
  */
 
-/** Rows of a batch on the step graph: state [B * S] float32, tokens [B] int64. */
+/**
+ * Rows of a batch on the step graph: state [B * S] float32, tokens [B] int64. The state ping-pongs between
+ * two buffers bound as preallocated outputs (no allocation per step, as IOBinding in Python); a backend
+ * that refuses preallocated outputs gets plain runs instead.
+ */
 class StepRows {
   /**
    * @param {StepRunner} runner @param {Float32Array} startState [S] @param {number} startToken
@@ -28,21 +32,49 @@ class StepRows {
     this.runner = runner;
     this.startState = startState;
     this.startToken = BigInt(startToken);
-    this.width = width;
-    this.state = new Float32Array(width * runner.stateSize);
-    this.tokens = new BigInt64Array(width);
+    this.preallocated = true;
+    this.bind(new Float32Array(width * runner.stateSize), new BigInt64Array(width));
     for (let r = 0; r < width; r++) this.reset(r);
+  }
+
+  /** @param {Float32Array} state [B * S] @param {BigInt64Array} tokens [B] */
+  bind(state, tokens) {
+    const { ort, stateSize, vocabSize } = this.runner;
+    const width = tokens.length;
+    this.width = width;
+    this.tokens = tokens;
+    this.states = [state, new Float32Array(width * stateSize)];
+    this.parity = 0; // states[parity] is the state the next step consumes
+    this.tensors = {
+      tokens: new ort.Tensor("int64", tokens, [width]),
+      states: this.states.map((buffer) => new ort.Tensor("float32", buffer, [width, stateSize])),
+      logits: new ort.Tensor("float32", new Float32Array(width * vocabSize), [width, vocabSize]),
+    };
+  }
+
+  /** The state the next step consumes, [B * S]. */
+  get state() {
+    return this.states[this.parity];
   }
 
   /** Consume `tokens`; resolves to logits Float32Array [width * V]. */
   async step() {
-    const { ort, session, names, stateSize } = this.runner;
-    const out = await session.run({
-      [names.tokens]: new ort.Tensor("int64", this.tokens, [this.width]),
-      [names.state]: new ort.Tensor("float32", this.state, [this.width, stateSize]),
-    });
-    this.state = out[names.nextState].data;
-    return out[names.logits].data;
+    const { session, names } = this.runner;
+    const { tokens, states, logits } = this.tensors;
+    const feeds = { [names.tokens]: tokens, [names.state]: states[this.parity] };
+    if (this.preallocated) {
+      try {
+        await session.run(feeds, { [names.logits]: logits, [names.nextState]: states[1 - this.parity] });
+        this.parity ^= 1;
+        return /** @type {Float32Array} */ (logits.data);
+      } catch {
+        this.preallocated = false; // this backend wants to allocate its outputs itself
+      }
+    }
+    const out = await session.run(feeds);
+    this.states[1 - this.parity].set(out[names.nextState].data);
+    this.parity ^= 1;
+    return /** @type {Float32Array} */ (out[names.logits].data);
   }
 
   /** Row `slot` starts over: the start state and the start token. @param {number} slot */
@@ -63,9 +95,7 @@ class StepRows {
       state.set(this.state.subarray(r * S, (r + 1) * S), w * S);
       tokens[w++] = this.tokens[r];
     }
-    this.state = state;
-    this.tokens = tokens;
-    this.width = width;
+    this.bind(state, tokens);
   }
 }
 
