@@ -18,10 +18,17 @@ import { BOUNDARY_ID } from "./vocab.js";
  * @typedef {{ run(feeds: Record<string, any>): Promise<Record<string, any>> }} OrtSession
  */
 
+/** @param {Float32Array} a @param {Float32Array} b same values, -0 and NaN included */
+function sameBits(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
 /**
  * Rows of a batch on the step graph: state [B * S] float32, tokens [B] int64. The state ping-pongs between
- * two buffers bound as preallocated outputs (no allocation per step, as IOBinding in Python); a backend
- * that refuses preallocated outputs gets plain runs instead.
+ * two buffers bound as preallocated outputs (no allocation per step, as IOBinding in Python) where the
+ * backend fills them (checked on the first step); otherwise plain runs.
  */
 class StepRows {
   /**
@@ -32,7 +39,8 @@ class StepRows {
     this.runner = runner;
     this.startState = startState;
     this.startToken = BigInt(startToken);
-    this.preallocated = true;
+    /** @type {boolean | null} null: not known yet (the first step finds out) */
+    this.preallocated = null;
     this.bind(new Float32Array(width * runner.stateSize), new BigInt64Array(width));
     for (let r = 0; r < width; r++) this.reset(r);
   }
@@ -62,19 +70,30 @@ class StepRows {
     const { session, names } = this.runner;
     const { tokens, states, logits } = this.tensors;
     const feeds = { [names.tokens]: tokens, [names.state]: states[this.parity] };
-    if (this.preallocated) {
-      try {
-        await session.run(feeds, { [names.logits]: logits, [names.nextState]: states[1 - this.parity] });
-        this.parity ^= 1;
-        return /** @type {Float32Array} */ (logits.data);
-      } catch {
-        this.preallocated = false; // this backend wants to allocate its outputs itself
-      }
+    const next = 1 - this.parity;
+    if (this.preallocated === true) {
+      await session.run(feeds, { [names.logits]: logits, [names.nextState]: states[next] });
+      this.parity = next;
+      return /** @type {Float32Array} */ (logits.data);
     }
     const out = await session.run(feeds);
-    this.states[1 - this.parity].set(out[names.nextState].data);
-    this.parity ^= 1;
-    return /** @type {Float32Array} */ (out[names.logits].data);
+    const outLogits = /** @type {Float32Array} */ (out[names.logits].data);
+    const outState = /** @type {Float32Array} */ (out[names.nextState].data);
+    if (this.preallocated === null) {
+      // first step: do preallocated outputs get written? (onnxruntime-node: yes; onnxruntime-web's wasm
+      // backend leaves CPU buffers untouched.) Use them from now on only if they hold the same values.
+      let filled = true;
+      try {
+        await session.run(feeds, { [names.logits]: logits, [names.nextState]: states[next] });
+      } catch {
+        filled = false; // this backend refuses preallocated outputs
+      }
+      this.preallocated = filled && sameBits(/** @type {Float32Array} */ (logits.data), outLogits)
+        && sameBits(/** @type {Float32Array} */ (states[next].data), outState);
+    }
+    this.states[next].set(outState);
+    this.parity = next;
+    return outLogits;
   }
 
   /** Row `slot` starts over: the start state and the start token. @param {number} slot */

@@ -36,3 +36,23 @@ test("uniforms: a name's stream does not depend on where it starts", () => {
   assert.deepEqual(Array.from(later), Array.from(all.subarray(6 * 7)));
   for (const u of all) assert.ok(u > 0 && u <= 1);
 });
+
+test("onnxruntime-node fills preallocated outputs; onnxruntime-web (wasm) gets plain runs, the same names", async () => {
+  const { readFileSync } = await import("node:fs");
+  const path = await import("node:path");
+  const { ROOT, ort } = await import("./helpers.js");
+  const { loadModel } = await import("../src/index.js");
+  const web = await import("onnxruntime-web");
+  web.env.wasm.numThreads = 1;
+  const browser = fixture("browser.json");
+  const bytes = readFileSync(path.join(ROOT, browser.model));
+  for (const [runtime, preallocated] of [[ort, true], [web, false]]) {
+    const model = await loadModel(bytes, { ort: runtime, threads: 1 });
+    const rowsOf = model.runner.rows.bind(model.runner);
+    let rows;
+    model.runner.rows = (...args) => (rows = rowsOf(...args));
+    const { query, names } = browser.cases[0];
+    assert.deepEqual(await collect(model.generate(query.n, { seed: query.seed, exclude: [""] })), names);
+    assert.equal(rows.preallocated, preallocated);
+  }
+});
