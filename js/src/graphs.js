@@ -15,7 +15,7 @@ import { BOUNDARY_ID } from "./vocab.js";
 /**
  * @typedef {import("./contract.js").ModelMetadata} ModelMetadata
  * @typedef {{ Tensor: any }} OrtModule
- * @typedef {{ run(feeds: Record<string, any>): Promise<Record<string, any>> }} OrtSession
+ * @typedef {{ run(feeds: Record<string, any>, fetches?: Record<string, any>): Promise<Record<string, any>> }} OrtSession
  */
 
 /** @param {Float32Array} a @param {Float32Array} b same values, -0 and NaN included */

@@ -8,10 +8,8 @@
  */
 export { FORMAT_VERSIONS, GRAPH_STEP, GRAPH_WINDOW, METADATA_PREFIX, parseMetadata } from "./contract.js";
 export { ModelFileError, VocabError, WavenetEdgeError } from "./errors.js";
-export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkRequest, filterNames, generateStream } from "./generation.js";
-export { StepRunner, WindowRunner, makeRunner } from "./graphs.js";
+export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE } from "./generation.js";
 export { WavenetModel, loadModel } from "./model.js";
 export { readOnnxProps } from "./modelfile.js";
 export { UniformSource, checkSampling, makeSampler } from "./sampling.js";
-export { score } from "./scoring.js";
 export { BOUNDARY_ID, Vocab } from "./vocab.js";
