@@ -14,6 +14,9 @@ run. CPU time per character (the process's, all threads) is printed beside the w
 python and node: steadier when other jobs share the cores. Goals, on wall-clock time: node within 1.5x of
 python, the browser within 2.5x, at both batch sizes; the demo page shows its first names within 1.5 s
 of opening (fresh browser, first page load, model and wasm fetched from a local server).
+
+Also printed: the graph call alone (python: IOBinding on preallocated buffers; node: onnxruntime-node's run
+on preallocated buffers), CPU us per row and step, to tell the binding's cost from the JS package's own.
 """
 
 from __future__ import annotations
@@ -42,11 +45,25 @@ def python_run(model: WavenetModel, batch: int, n: int) -> tuple[float, float]:
     return wall / chars * 1e6, used / chars * 1e6
 
 
-def node_run(model: str, batch: int, n: int) -> tuple[float, float]:
+def python_graph(model: WavenetModel, batch: int, repeat: int) -> float:
+    """CPU microseconds per row of one graph call (the runtime's IOBinding rows), best of `repeat`."""
+    rows = model._decoder.rows(model._decoder.initial_state(1)[0], 0, batch)
+    steps = -(-20000 // batch)
+    best = float("inf")
+    for r in range(repeat + 1):
+        cpu = time.process_time()
+        for _ in range(steps):
+            rows.step()
+        if r:  # r = 0 warms up
+            best = min(best, (time.process_time() - cpu) / steps / batch * 1e6)
+    return best
+
+
+def node_run(model: str, batch: int, n: int) -> tuple[float, float, float]:
     out = subprocess.run(["node", "js/bench/speed.mjs", "--model", model, "--batch", str(batch), "--n", str(n),
                           "--repeat", "1"], cwd=ROOT, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["us_per_char"], result["cpu_us_per_char"]
+    return result["us_per_char"], result["cpu_us_per_char"], result["graph_cpu_us_per_row_step"]
 
 
 def main() -> None:
@@ -61,13 +78,13 @@ def main() -> None:
     model = WavenetModel.load(ROOT / args.model, provider="cpu", threads=1)
     for batch in BATCHES:
         model.generate(50, batch_size=batch, seed=99)  # warm-up
-    best: dict[str, dict[int, list[float]]] = {k: {b: [float("inf")] * 2 for b in BATCHES} for k in ("python", "node")}
+    best: dict[str, dict[int, list[float]]] = {k: {b: [float("inf")] * 3 for b in BATCHES} for k in ("python", "node")}
     for _ in range(args.rounds):
         for batch in BATCHES:
-            for name, run in (("python", lambda b, n: python_run(model, b, n)),
+            for name, run in (("python", lambda b, n: (*python_run(model, b, n), python_graph(model, b, 1))),
                               ("node", lambda b, n: node_run(args.model, b, n))):
-                wall, cpu = run(batch, sizes[batch])
-                best[name][batch] = [min(best[name][batch][0], wall), min(best[name][batch][1], cpu)]
+                best[name][batch] = [min(old, new) for old, new in zip(best[name][batch], run(batch, sizes[batch]),
+                                                                        strict=True)]
     page_model = os.path.relpath(ROOT / args.model, ROOT / "js" / "demo")
     out = subprocess.run(["node", "js/bench/browser_speed.mjs", "--n1", str(args.n1), "--n256", str(args.n256),
                           "--repeat", str(args.rounds), "--model", page_model],
@@ -80,8 +97,8 @@ def main() -> None:
     figures: dict = {"model": args.model, "rounds": args.rounds, "load_average": load, "runs": {}}
     verdicts = []
     for batch in BATCHES:
-        py_wall, py_cpu = best["python"][batch]
-        rows = [("python", py_wall, py_cpu), ("node", *best["node"][batch]),
+        py_wall, py_cpu, _ = best["python"][batch]
+        rows = [("python", py_wall, py_cpu), ("node", *best["node"][batch][:2]),
                 ("browser", browser[f"batch_{batch}_us_per_char"], None)]
         for name, wall, cpu in rows:
             ratio = wall / py_wall
@@ -93,6 +110,11 @@ def main() -> None:
             cpu_text = f"{cpu:.2f} | {cpu / py_cpu:.2f}x" if cpu is not None else "| "
             print(f"| {name} | {batch} | {wall:.2f} | {ratio:.2f}x | {cpu_text} | {goal} |")
             figures["runs"][f"{name}/{batch}"] = {"us_per_char": wall, "cpu_us_per_char": cpu, "vs_python": ratio}
+    for batch in BATCHES:
+        py_graph, node_graph = best["python"][batch][2], best["node"][batch][2]
+        print(f"graph call alone, batch {batch}: python {py_graph:.2f}, node {node_graph:.2f} CPU us per row "
+              f"({node_graph / py_graph:.2f}x)")
+        figures[f"graph_cpu_us_per_row_step/{batch}"] = {"python": py_graph, "node": node_graph}
     first = browser["first_names_ms"]
     ok = first <= FIRST_NAMES_MS
     verdicts.append(ok)
