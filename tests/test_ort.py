@@ -13,6 +13,7 @@ from tiny_models import DATA, METRICS, VOCAB, exported
 from wavenet_edge.export.cli import main as export_main
 from wavenet_edge.export.ort import convert_to_ort, ort_paths
 from wavenet_edge.runtime import ModelFileError, WavenetModel
+from wavenet_edge.runtime.cli import generate_command
 from wavenet_edge.train.checkpoint import Checkpoint, save_checkpoint
 
 
@@ -39,6 +40,9 @@ def test_ort_file_gives_the_onnx_files_metadata_logits_and_names(models, tmp_pat
         logits_b, state_b = b._decoder.advance(state_b, np.array(tokens, dtype=np.int64))
         np.testing.assert_array_equal(logits_a, logits_b)
     assert b.generate(30, seed=4, temperature=0.9) == a.generate(30, seed=4, temperature=0.9)
+    cli = [CliRunner().invoke(generate_command, ["--onnx", str(path), "-n", "20", "--seed", "3"]) for path in
+           (onnx_path, report.path)]
+    assert cli[0].exit_code == cli[1].exit_code == 0 and cli[1].output == cli[0].output
     assert b.score(["kali", "mora"]).nll_per_char == a.score(["kali", "mora"]).nll_per_char
 
 

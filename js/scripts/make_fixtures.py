@@ -9,7 +9,8 @@ Writes js/test/fixtures/:
   window.json        the same for window.onnx
   window.onnx        a tiny window-graph model (the lecture architecture, trained a few seconds by
                      tests/tiny_models.py; needs torch)
-  browser.json       what the demo page must show: wn-generate's names for its query parameters
+  browser.json       what the demo page must show: wn-generate's names for its query parameters, with the
+                     page's own model, the shipped models/wavenet.onnx (whatever --model is)
 Paths inside the JSON files are relative to the repository root.
 """
 
@@ -29,6 +30,7 @@ from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.cli import generate_command
 
 ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "models" / "wavenet.onnx"  # the demo page's default model
 OUT = ROOT / "js" / "test" / "fixtures"
 BATCHES = (1, 64)
 BROWSER_CASES = ({"n": 24, "seed": 1}, {"n": 24, "seed": 7, "temperature": 0.8}, {"n": 5000, "seed": 1})
@@ -104,7 +106,7 @@ def write_json(path: Path, data: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "wavenet.onnx", help="step-graph .onnx")
+    parser.add_argument("--model", type=Path, default=SHIPPED, help="step-graph .onnx")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     model_path = args.model.resolve()
@@ -117,10 +119,11 @@ def main() -> None:
     tiny_window_model(window_path)
     window = WavenetModel.load(window_path, provider="cpu", threads=1)
     write_json(OUT / "window.json", model_fixture(window_path, window, cli_lines[:1]))
-    browser = [{"query": case, "names": model.generate(case["n"], seed=case["seed"],
-                                                      temperature=case.get("temperature", 1.0), exclude={""})}
+    shipped = WavenetModel.load(SHIPPED, provider="cpu", threads=1)
+    browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
+                                                        temperature=case.get("temperature", 1.0), exclude={""})}
                for case in BROWSER_CASES]
-    write_json(OUT / "browser.json", {"model": str(model_path.relative_to(ROOT)), "cases": browser})
+    write_json(OUT / "browser.json", {"model": str(SHIPPED.relative_to(ROOT)), "cases": browser})
     print(f"wrote {', '.join(p.name for p in sorted(OUT.iterdir()))} in {OUT.relative_to(ROOT)}")
 
 
