@@ -16,7 +16,7 @@ from pathlib import Path
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
-from .common.errors import ModelFileError
+from .common.errors import ModelFileError, first_line
 from .contract import ModelMetadata
 from .generation import (
     DEFAULT_BATCH_SIZE,
@@ -26,6 +26,7 @@ from .generation import (
     filter_names,
     generate_stream,
 )
+from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
 from .providers import create_session, resolve_providers
 from .sampling import SamplingParams
@@ -60,7 +61,7 @@ def _file_head(path: Path) -> bytes:
 
 def _load_failure(path: Path, head: bytes, err: Exception) -> ModelFileError:
     """One line for a file ONNX Runtime cannot load: foreign bytes, a damaged model, or a graph it refuses."""
-    detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    detail = first_line(err)
     if head[4:8] == _ORT_FORMAT_ID:
         return ModelFileError(f"{path}: truncated or damaged ORT-format file: {detail}")
     if "Protobuf parsing failed" in detail or "No graph was found" in detail:
@@ -130,6 +131,7 @@ class WavenetModel:
         props = session.get_modelmeta().custom_metadata_map
         metadata = ModelMetadata.from_props(props, where=str(path))
         _check_io(session, metadata, str(path))
+        check_graph(session, metadata, str(path))  # widths and one step against the metadata
         return cls(session, metadata, path)
 
     @classmethod
