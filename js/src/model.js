@@ -154,5 +154,30 @@ export async function loadModel(source, { ort, threads, executionProviders, sess
       );
     }
   }
-  return new WavenetModel(session, metadata, makeRunner(ort, session, metadata), where);
+  const runner = makeRunner(ort, session, metadata);
+  await checkOneStep(runner, metadata, where);
+  return new WavenetModel(session, metadata, runner, where);
+}
+
+/**
+ * One step of one row from the metadata's start state must run and give outputs of the widths the metadata
+ * implies (as runtime/graph_check.py): a hand-edited file is refused here, not turned into wrong names later.
+ * @param {any} runner @param {ModelMetadata} metadata @param {string} where
+ */
+async function checkOneStep(runner, metadata, where) {
+  let out;
+  try {
+    out = await runner.advance(runner.initialState(1), BigInt64Array.of(0n));
+  } catch (err) {
+    const detail = String(/** @type {Error} */ (err)?.message ?? err).trim().split("\n")[0];
+    throw new ModelFileError(`${where}: the graph does not run one step as its metadata describes it: ${detail}`);
+  }
+  const names = metadata.io.outputs.map((t) => t.name);
+  const checks = [[names[0], out.logits.length, metadata.vocab.size]];
+  if (metadata.graph === "step") checks.push([names[1], out.state.length, metadata.stateSize]);
+  for (const [name, got, want] of checks) {
+    if (got !== want) {
+      throw new ModelFileError(`${where}: one step gives ${name} of shape [1, ${got}]; the metadata implies [1, ${want}]`);
+    }
+  }
 }

@@ -94,6 +94,15 @@ test("bad files: one line naming the file and what is wrong", async () => {
     });
   }
   await assert.rejects(loadModel(dir, { ort }), { message: `${dir}: is a directory, not an .onnx file` });
+  // a window model whose metadata claims a wider window than its graph takes: refused at load
+  const liar = path.join(dir, "liar.onnx");
+  writeFileSync(liar, patchProp(readFileSync(path.join(ROOT, window.model)), "wavenet_edge.receptive_field", "8", "9"));
+  await assert.rejects(loadModel(liar, { ort }), (err) => {
+    assert.ok(err instanceof ModelFileError);
+    assert.match(err.message, /^.*liar\.onnx: the graph does not run one step as its metadata describes it: \S/);
+    assert.ok(!err.message.includes("\n"));
+    return true;
+  });
   await assert.rejects(loadModel(path.join(ROOT, step.model), {}), { message: /loadModel needs \{ ort \}/ });
 });
 
