@@ -178,11 +178,20 @@ class Output {
   }
 }
 
+/** onnxruntime-node, an optional peer dependency: a clear line where it is not installed. */
+async function nodeRuntime() {
+  try {
+    return await import("onnxruntime-node");
+  } catch (err) {
+    throw new WavenetEdgeError(`the wavenet-edge command needs onnxruntime-node (npm install onnxruntime-node): ${
+      String(/** @type {Error} */ (err)?.message ?? err).split("\n")[0]}`);
+  }
+}
+
 /** @param {Record<string, any>} o @param {string} command */
 async function load(o, command) {
   if (o.onnx === undefined) throw new UsageError(`Missing option '--onnx'. (wavenet-edge ${command} --onnx FILE)`);
-  const ort = await import("onnxruntime-node");
-  return loadModel(o.onnx, { ort, threads: o.threads });
+  return loadModel(o.onnx, { ort: await nodeRuntime(), threads: o.threads });
 }
 
 /** @param {Record<string, any>} o */
@@ -226,8 +235,7 @@ async function scoreCommand(o) {
 /** @param {string[]} positional */
 async function infoCommand(positional) {
   if (positional.length !== 1) throw new UsageError("info takes one model file: wavenet-edge info FILE");
-  const ort = await import("onnxruntime-node");
-  const model = await loadModel(positional[0], { ort });
+  const model = await loadModel(positional[0], { ort: await nodeRuntime() });
   const m = model.metadata;
   process.stdout.write(JSON.stringify({
     file: positional[0], format_version: m.formatVersion, graph: m.graph, config: m.config, vocab: m.vocab.toDict(),
