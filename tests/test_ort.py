@@ -8,7 +8,9 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tiny_models import DATA, METRICS, VOCAB, exported
+from model_files import FIXTURES
+from tiny_data import DATA, METRICS, VOCAB
+from tiny_models import exported
 
 from wavenet_edge.export.cli import main as export_main
 from wavenet_edge.export.ort import convert_to_ort, ort_paths
@@ -19,7 +21,7 @@ from wavenet_edge.train.checkpoint import Checkpoint, save_checkpoint
 
 @pytest.fixture(scope="module")
 def models():
-    return exported()
+    return FIXTURES
 
 
 @pytest.mark.parametrize("kind", ["step", "lecture_window"])
@@ -46,15 +48,16 @@ def test_ort_file_gives_the_onnx_files_metadata_logits_and_names(models, tmp_pat
     assert b.score(["kali", "mora"]).nll_per_char == a.score(["kali", "mora"]).nll_per_char
 
 
-def test_wn_export_ort_option_writes_both_files(models, tmp_path):
-    ckpt = Checkpoint(models.wavenet.config, VOCAB, models.wavenet.state_dict(), dict(METRICS), dict(DATA))
+def test_wn_export_ort_option_writes_both_files(tmp_path):
+    wavenet = exported().wavenet  # a trained torch model (the checkpoint wn-export reads)
+    ckpt = Checkpoint(wavenet.config, VOCAB, wavenet.state_dict(), dict(METRICS), dict(DATA))
     save_checkpoint(ckpt, tmp_path / "tiny.pt")
     result = CliRunner().invoke(export_main, [str(tmp_path / "tiny.pt"), str(tmp_path / "tiny.onnx"), "--no-verify",
                                               "--ort"])
     assert result.exit_code == 0, result.output
     assert f"wrote {tmp_path / 'tiny.ort'} (" in result.output
     assert f"and {tmp_path / 'tiny.required_operators.config'} (ai.onnx;" in result.output
-    assert WavenetModel.load(tmp_path / "tiny.ort", provider="cpu").metadata.config == models.wavenet.config
+    assert WavenetModel.load(tmp_path / "tiny.ort", provider="cpu").metadata.config == wavenet.config
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.onnx", "tiny.ort", "tiny.pt",
                                                           "tiny.required_operators.config"]  # no temporary left
 

@@ -1,4 +1,6 @@
-"""WavenetModel.load: file validation (one-line ModelFileError), execution providers, and the torch-free runtime."""
+"""WavenetModel.load: file validation (one-line ModelFileError), execution providers, and the torch-free runtime.
+
+Runs on the committed fixtures (no torch, no onnx)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import onnx
 import onnxruntime as ort
 import pytest
-from tiny_models import ITEMS, VOCAB, bad_files, exported, rewrite_props
+from model_files import FIXTURES, bad_files, read_props, rename_first_op, rewrite_props
+from tiny_data import ITEMS, VOCAB
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import providers as providers_module
@@ -25,7 +27,7 @@ CUDA = "CUDAExecutionProvider"
 
 @pytest.fixture(scope="module")
 def models():
-    return exported()
+    return FIXTURES
 
 
 # ---------------------------------------------------------------- loading
@@ -44,14 +46,10 @@ def test_load_exposes_metadata_graph_and_providers(models):
     assert "step" in repr(model)
 
 
-def onnx_props(path) -> dict[str, str]:
-    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-
-
 def test_metadata_is_what_onnx_runtime_reads_from_the_file(models):
     props = WavenetModel.load(models.step, provider="cpu").session.get_modelmeta().custom_metadata_map
     assert props[METADATA_PREFIX + "graph"] == "step"
-    assert props == onnx_props(models.step)
+    assert props == read_props(models.step.read_bytes())
 
 
 def test_bad_files_raise_one_line_model_file_errors(models, tmp_path):
@@ -64,7 +62,7 @@ def test_bad_files_raise_one_line_model_file_errors(models, tmp_path):
 
 def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
     # the window graph's file, claiming to be a step graph (with a valid initial state)
-    step_props = onnx_props(models.step)
+    step_props = read_props(models.step.read_bytes())
     liar = rewrite_props(models.window, tmp_path / "liar.onnx", graph="step",
                          initial_state=step_props[METADATA_PREFIX + "initial_state"],
                          io=step_props[METADATA_PREFIX + "io"])
@@ -75,10 +73,7 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
 
 
 def test_onnx_runtime_load_failure_is_one_line(models, tmp_path):
-    proto = onnx.load(str(models.step))
-    proto.graph.node[0].op_type = "NoSuchOperator"
-    broken = tmp_path / "broken.onnx"
-    onnx.save(proto, str(broken))
+    broken = rename_first_op(models.step, tmp_path / "broken.onnx", "NoSuchOperator")
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(broken, provider="cpu")
     assert str(info.value).startswith(f"{broken}: ONNX Runtime cannot load the model: ")
