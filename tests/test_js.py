@@ -57,12 +57,14 @@ def test_demo_page_in_headless_chromium(npm):
     _run(npm, ["run", "test:browser"])
 
 
-def test_js_fixtures_are_the_python_runtimes_names():
+@pytest.mark.parametrize("name", ["step", "window", "shipped"])
+def test_js_fixtures_are_the_python_runtimes_names(name):
     """The committed fixtures are what this runtime generates (else: python js/scripts/make_fixtures.py)."""
-    data = json.loads((FIXTURES / "step.json").read_text())
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
     model = WavenetModel.load(ROOT / data["model"], provider="cpu", threads=1)
     names = {"topK": "top_k", "topP": "top_p", "maxLen": "max_len"}
     for case in data["generate"]:
         kwargs = {names.get(k, k): v for k, v in case["options"].items()}
         kwargs["seed"] = int(kwargs["seed"])
         assert model.generate(case["n"], **kwargs) == case["names"], case["label"]
+    assert model.score(data["score"]["items"]).nll_per_char == pytest.approx(data["score"]["nll_per_char"], abs=1e-12)

@@ -1,16 +1,14 @@
 """Regenerate the JavaScript tests' fixtures from the Python runtime (the reference the JS twin must match).
 
-    python js/scripts/make_fixtures.py                          # models/wavenet.onnx + a tiny window graph
-    python js/scripts/make_fixtures.py --model tests/fixtures/tiny.onnx
+    python js/scripts/make_fixtures.py              # after any change to the models or the Python runtime
 
-Writes js/test/fixtures/:
-  step.json          names for several option sets (checked equal at batch 1 and 64 here), wn-generate's stdout
-                     for a few command lines, step-by-step logits, scores; all for --model
-  window.json        the same for window.onnx
-  window.onnx        a tiny window-graph model (the lecture architecture, trained a few seconds by
-                     tests/tiny_models.py; needs torch)
-  browser.json       what the demo page must show: wn-generate's names for its query parameters, with the
-                     page's own model, the shipped models/wavenet.onnx (whatever --model is)
+Writes js/test/fixtures/ (torch-free: only the runtime and the committed models):
+  step.json      names for several option sets (checked equal at batch 1 and 64 here), wn-generate's stdout for a
+                 few command lines, step-by-step logits, scores; for --step (the tests' tiny step-graph model)
+  window.json    the same for --window (the tests' tiny window-graph model)
+  shipped.json   the same for --shipped (the shipped model, models/wavenet.onnx)
+  browser.json   what the demo page must show: wn-generate's names for its query parameters, with the page's
+                 own model (--shipped)
 Paths inside the JSON files are relative to the repository root.
 """
 
@@ -18,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -31,6 +27,11 @@ from wavenet_edge.runtime.cli import generate_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "wavenet.onnx"  # the demo page's default model
+TINY_STEP = ROOT / "tests" / "fixtures" / "tiny-step.onnx"
+TINY_WINDOW = ROOT / "tests" / "fixtures" / "tiny-window.onnx"
+CLI_LINES = [["-n", "50", "--seed", "7", "--temperature", "0.8"],
+             ["-n", "30", "--seed", "3", "--top-k", "4", "--top-p", "0.9", "--unique", "--batch-size", "1"],
+             ["-n", "40", "--seed", "11", "--max-len", "2", "--batch-size", "7"]]
 OUT = ROOT / "js" / "test" / "fixtures"
 BATCHES = (1, 64)
 BROWSER_CASES = ({"n": 24, "seed": 1}, {"n": 24, "seed": 7, "temperature": 0.8}, {"n": 5000, "seed": 1})
@@ -80,20 +81,12 @@ def model_fixture(path: Path, model: WavenetModel, cli_lines: list[list[str]]) -
         tokens = np.zeros(4, dtype=np.int64) if t == 0 else rng.integers(1, vocab.size, 4).astype(np.int64)
         logits, state = runner.advance(state, tokens)
         steps.append({"tokens": tokens.tolist(), "logits": logits.astype(np.float64).tolist()})
-    items = sorted({*model.generate(40, seed=9), vocab.chars[0], vocab.chars[-1] * 5})
+    items = sorted({*model.generate(40, seed=9, exclude={""}), vocab.chars[0], vocab.chars[-1] * 5})
     scored = model.score(items)
     cli = [{"args": ["--onnx", str(path.relative_to(ROOT)), *args], "stdout": cli_stdout(["--onnx", str(path), *args])}
            for args in cli_lines]
     return {"model": str(path.relative_to(ROOT)), "generate": cases, "cli": cli, "steps": steps,
             "score": {"items": items, "logprobs": scored.logprobs, "nll_per_char": scored.nll_per_char}}
-
-
-def tiny_window_model(dst: Path) -> None:
-    """The tests' tiny lecture model (window graph), copied out of its temporary directory."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from tiny_models import exported  # noqa: PLC0415 (test helper, needs torch)
-
-    shutil.copy(exported().lecture_window, dst)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -106,24 +99,20 @@ def write_json(path: Path, data: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=SHIPPED, help="step-graph .onnx")
+    parser.add_argument("--step", type=Path, default=TINY_STEP, help="step-graph .onnx (step.json)")
+    parser.add_argument("--window", type=Path, default=TINY_WINDOW, help="window-graph .onnx (window.json)")
+    parser.add_argument("--shipped", type=Path, default=SHIPPED,
+                        help="the demo page's model (shipped.json, browser.json)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    model_path = args.model.resolve()
-    model = WavenetModel.load(model_path, provider="cpu", threads=1)
-    cli_lines = [["-n", "50", "--seed", "7", "--temperature", "0.8"],
-                 ["-n", "30", "--seed", "3", "--top-k", "4", "--top-p", "0.9", "--unique", "--batch-size", "1"],
-                 ["-n", "40", "--seed", "11", "--max-len", "2", "--batch-size", "7"]]
-    write_json(OUT / "step.json", model_fixture(model_path, model, cli_lines))
-    window_path = OUT / "window.onnx"
-    tiny_window_model(window_path)
-    window = WavenetModel.load(window_path, provider="cpu", threads=1)
-    write_json(OUT / "window.json", model_fixture(window_path, window, cli_lines[:1]))
-    shipped = WavenetModel.load(SHIPPED, provider="cpu", threads=1)
+    for name, path in (("step", args.step), ("window", args.window), ("shipped", args.shipped)):
+        model = WavenetModel.load(path.resolve(), provider="cpu", threads=1)
+        write_json(OUT / f"{name}.json", model_fixture(path.resolve(), model, CLI_LINES))
+    shipped = WavenetModel.load(args.shipped.resolve(), provider="cpu", threads=1)
     browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
                                                         temperature=case.get("temperature", 1.0), exclude={""})}
                for case in BROWSER_CASES]
-    write_json(OUT / "browser.json", {"model": str(SHIPPED.relative_to(ROOT)), "cases": browser})
+    write_json(OUT / "browser.json", {"model": str(args.shipped.resolve().relative_to(ROOT)), "cases": browser})
     print(f"wrote {', '.join(p.name for p in sorted(OUT.iterdir()))} in {OUT.relative_to(ROOT)}")
 
 

@@ -13,9 +13,9 @@ function run(args) {
   return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
 }
 
-for (const kind of ["step", "window"]) {
-  test(`${kind} graph: generate prints wn-generate's stdout byte for byte`, () => {
-    for (const { args, stdout } of fixture(`${kind}.json`).cli) {
+for (const name of ["step", "window", "shipped"]) {
+  test(`${fixture(`${name}.json`).model}: generate prints wn-generate's stdout byte for byte`, () => {
+    for (const { args, stdout } of fixture(`${name}.json`).cli) {
       const result = run(["generate", ...args]);
       assert.equal(result.stderr, "");
       assert.equal(result.status, 0);

@@ -4,10 +4,10 @@ import { test } from "node:test";
 import { UniformSource } from "../src/index.js";
 import { collect, fixture, load } from "./helpers.js";
 
-for (const kind of ["step", "window"]) {
-  const data = fixture(`${kind}.json`);
+for (const [name, kind] of [["step", "step"], ["window", "window"], ["shipped", "step"]]) {
+  const data = fixture(`${name}.json`);
   for (const batchSize of [1, 64]) {
-    test(`${kind} graph, batch ${batchSize}: names equal the Python runtime's`, async () => {
+    test(`${data.model} (${kind} graph), batch ${batchSize}: names equal the Python runtime's`, async () => {
       const model = await load(data.model);
       assert.equal(model.graph, kind);
       for (const { label, n, options, names } of data.generate) {

@@ -24,8 +24,8 @@ test("metadata: what the file says about itself", async () => {
   assert.equal(windowModel.metadata.receptiveField, windowModel.metadata.io.inputs[0].shape[1]);
 });
 
-for (const [kind, data] of [["step", step], ["window", window]]) {
-  test(`${kind} graph: logits within 1e-5 of Python's, step by step`, async () => {
+for (const [kind, data] of [["step", step], ["window", window], ["step", fixture("shipped.json")]]) {
+  test(`${data.model} (${kind} graph): logits within 1e-5 of Python's, step by step`, async () => {
     const model = await load(data.model);
     const runner = model.runner;
     let state = runner.initialState(4);
@@ -39,7 +39,7 @@ for (const [kind, data] of [["step", step], ["window", window]]) {
     assert.ok(worst <= 1e-5, `max abs logit difference ${worst}`);
   });
 
-  test(`${kind} graph: scores equal Python's (mean NLL per character)`, async () => {
+  test(`${data.model} (${kind} graph): scores equal Python's (mean NLL per character)`, async () => {
     const model = await load(data.model);
     const result = await model.score(data.score.items);
     assert.equal(result.nItems, data.score.items.length);
