@@ -158,10 +158,10 @@ def bad_files(root: Path, good: Path) -> dict[str, tuple[Path, str]]:
     for fraction in (0.1, 0.5, 0.9):
         cut = root / f"truncated{fraction}.onnx"
         cut.write_bytes(data[: int(len(data) * fraction)])
-        cases[f"truncated {fraction}"] = cut, f"{cut}: truncated ONNX file (a field runs past the end of the file)"
+        cases[f"truncated {fraction}"] = cut, f"{cut}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)"
     last = root / "truncated-last-byte.onnx"
     last.write_bytes(data[:-1])
-    cases["truncated last byte"] = last, f"{last}: truncated ONNX file (a field runs past the end of the file)"
+    cases["truncated last byte"] = last, f"{last}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)"
     foreign = without_props(good, root / "foreign.onnx")
     cases["not ours"] = foreign, f"{foreign}: not a wavenet-edge model (no wavenet_edge.* metadata)"
     future_version = FORMAT_VERSION + 1
