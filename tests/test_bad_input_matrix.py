@@ -10,7 +10,6 @@ import errno
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from wavenet_edge.runtime.common import files
 from wavenet_edge.runtime.common.files import temp_path
 from wavenet_edge.runtime.contract import METADATA_PREFIX
 from wavenet_edge.train import cli as train_cli
-from wavenet_edge.train import data_cli, entry_points
+from wavenet_edge.train import data_cli
 from wavenet_edge.train.checkpoint import Checkpoint, save_checkpoint
 from wavenet_edge.train.models import build_model
 
@@ -432,23 +431,6 @@ def test_every_command_takes_h_and_help(command):
     for flag in ("-h", "--help"):
         result = invoke(command, [flag])
         assert result.exit_code == 0 and result.stdout.startswith("Usage: ") and result.stderr == ""
-
-
-@pytest.mark.parametrize(("entry", "name", "module"), [
-    (entry_points.wn_train, "wn-train", "torch"), (entry_points.wn_train, "wn-train", "matplotlib"),
-    ("export", "wn-export", "torch"), ("export", "wn-export", "onnx")])
-def test_a_missing_train_extra_is_one_line_even_for_help(monkeypatch, capfd, entry, name, module):
-    if entry == "export":
-        from wavenet_edge.export import entry_points as export_entry
-
-        entry = export_entry.wn_export
-    monkeypatch.setitem(sys.modules, module, None)  # what an environment without the train extra looks like
-    monkeypatch.setattr(sys, "argv", [name, "--help"])
-    with pytest.raises(SystemExit) as info:
-        entry()
-    out, err = capfd.readouterr()
-    assert info.value.code == 1 and out == ""
-    assert err == f"Error: {name} needs the train extra ({module} not installed): pip install 'wavenet-edge[train]'\n"
 
 
 def test_ctrl_c_while_wn_export_traces_is_130_not_an_export_failure(work, monkeypatch):

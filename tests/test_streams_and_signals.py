@@ -97,3 +97,16 @@ def test_ctrl_c_during_start_up_imports_is_130_without_a_traceback(tmp_path):
         code = proc.wait(timeout=30)
         stderr = proc.stderr.read().decode()
     assert (code, stderr) == (130, "\nAborted.\n")
+
+
+@pytest.mark.parametrize(("name", "args"), [("wn-train", ["--help"]), ("wn-export", ["-h"]),
+                                            ("wn-export", ["m.pt", "m.onnx"])], ids=lambda a: str(a))
+def test_without_the_train_extra_training_commands_say_so_in_one_line(name, args):
+    """As after `pip install .` alone: importing torch, onnx, onnxscript, tqdm or matplotlib fails."""
+    module, func = ENTRY[name]
+    blocked = "torch", "onnx", "onnxscript", "tqdm", "matplotlib"
+    code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r})); "  # None: not installed
+            f"from {module} import {func}; {func}()")
+    code_, stderr = run([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    assert (code_, stderr) == (1, f"Error: {name} needs the train extra ({', '.join(blocked)} not installed): "
+                                  "pip install 'wavenet-edge[train]'\n")
