@@ -87,6 +87,7 @@ def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verif
         click.echo(_describe_export(report))
     if int8_path is not None:
         try:
+            assert scorer is not None  # made above: int8_path is set only with --quantize
             int8 = quantize_int8(output, int8_path, val, scorer, force=force)
         except WavenetEdgeError as err:
             raise WavenetEdgeError(f"{err} ({output} was written)") from None

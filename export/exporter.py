@@ -34,7 +34,7 @@ from wavenet_edge.runtime.contract import (
     ModelMetadata,
 )
 from wavenet_edge.train.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
-from wavenet_edge.train.models import count_parameters
+from wavenet_edge.train.models import WaveNet, count_parameters
 
 from .quiet import quiet
 from .verify import DEFAULT_TOLERANCE, PARITY_BATCH_SIZES, verify_file
@@ -87,6 +87,7 @@ def _wrapper_and_inputs(model: nn.Module, config: ModelConfig, graph: str, state
     """The wrapper module, example inputs (batch EXAMPLE_BATCH) and I/O names of one graph kind."""
     if graph == GRAPH_STEP:
         tokens = torch.zeros(EXAMPLE_BATCH, dtype=torch.long)  # (B,)
+        assert state is not None and isinstance(model, WaveNet)  # step graphs: wavenet, with its initial state
         states = state.unsqueeze(0).repeat(EXAMPLE_BATCH, 1)  # (B, S)
         return StepGraph(model).eval(), (tokens, states), [INPUT_TOKENS, INPUT_STATE], [OUTPUT_LOGITS, OUTPUT_STATE]
     tokens = torch.zeros(EXAMPLE_BATCH, config.receptive_field, dtype=torch.long)  # (B, R)
@@ -109,6 +110,7 @@ def to_onnx(model: nn.Module, config: ModelConfig, graph: str, opset: int = OPSE
             reraise_if_interrupted(watch, err)
             raise ModelFileError(
                 f"torch.onnx.export failed for the {graph} graph at opset {opset}: {first_line(err)}") from None
+    assert program is not None  # dynamo=True always returns the program
     return program.model_proto
 
 
@@ -147,7 +149,7 @@ def export_model(ckpt: Checkpoint, out_path: str | Path, graph: str | None = Non
     graph = graph or default_graph(config)
     _check_options(config, graph, opset)
     model = model_from_checkpoint(ckpt, where)
-    state = initial_state(model) if graph == GRAPH_STEP else None
+    state = initial_state(model) if isinstance(model, WaveNet) and graph == GRAPH_STEP else None
     proto = to_onnx(model, config, graph, opset, state)
     meta = ModelMetadata(
         graph=graph, config=config, vocab=ckpt.vocab, metrics=dict(ckpt.metrics), data=dict(ckpt.data),

@@ -22,11 +22,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from torch import nn
 
 from wavenet_edge.runtime.common.errors import ModelFileError, VocabError, first_line
 from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
+from wavenet_edge.train.models import LectureNet, WaveNet
 
 __all__ = [
     "DEFAULT_TOLERANCE", "LARGE_BATCH", "PARITY_BATCH_SIZES", "SAMPLE_ITEMS", "VerifyResult", "check_structure",
@@ -107,7 +107,7 @@ def verification_sequences(vocab: Vocab, receptive_field: int, max_len: int, cou
 
 
 @torch.no_grad()
-def torch_logits(model: nn.Module, feed: np.ndarray) -> np.ndarray:
+def torch_logits(model: WaveNet | LectureNet, feed: np.ndarray) -> np.ndarray:
     """(B, T, V): after each token of `feed` (B, T), with (R - 1) boundary tokens of history before it."""
     pad = np.full((feed.shape[0], model.receptive_field - 1), BOUNDARY_ID, dtype=np.int64)
     idx = torch.from_numpy(np.concatenate([pad, feed], axis=1))
@@ -119,6 +119,7 @@ def onnx_logits(session: ort.InferenceSession, meta: ModelMetadata, feed: np.nda
     b, t = feed.shape
     out = []
     if meta.graph == GRAPH_STEP:
+        assert meta.initial_state is not None  # ModelMetadata checks that step graphs carry it
         state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)
         for k in range(t):
             logits, state = session.run(None, {INPUT_TOKENS: np.ascontiguousarray(feed[:, k]), INPUT_STATE: state})
@@ -139,7 +140,7 @@ def _session(path: str | Path) -> ort.InferenceSession:
         raise _fail(f"onnxruntime cannot load the graph: {first_line(err)}") from None
 
 
-def verify_file(path: str | Path, model: nn.Module, meta: ModelMetadata, *, rng: np.random.Generator,
+def verify_file(path: str | Path, model: WaveNet | LectureNet, meta: ModelMetadata, *, rng: np.random.Generator,
                 items: Sequence[str] = (), tolerance: float = DEFAULT_TOLERANCE,
                 batch_sizes: Sequence[int] = PARITY_BATCH_SIZES, large_batch: int = LARGE_BATCH) -> VerifyResult:
     """Structure checks, then parity with `model` (eval mode); ModelFileError when anything fails."""

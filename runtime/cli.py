@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -117,10 +118,10 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
     chars = count = 0
     for item in names:  # a reader that goes away (wn-generate | head) ends the command quietly (commands.py)
         if jsonl:
-            name, logprob = item
+            name, logprob = cast("tuple[str, float]", item)
             out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
         else:
-            name = item
+            name = cast(str, item)
             out.write(name + "\n")
         count += 1
         chars += len(name) + 1

@@ -91,6 +91,8 @@ class _BadField(Exception):
 def _json(fields: dict[str, str], key: str, kind: type, default: str | None = None):
     """The JSON value of metadata field `key`, which must be of `kind` (a JSON object for dict)."""
     text = fields.get(key, default)
+    if text is None:
+        raise _BadField(f"metadata wavenet_edge.{key} is missing")
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, TypeError):

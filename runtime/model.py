@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
@@ -145,9 +146,10 @@ class WavenetModel:
         encode_prefix(self.metadata.vocab, prefix)
         stream = generate_stream(self._decoder, self.metadata.vocab, request, logprobs=return_logprobs)
         if filtering:
+            assert n is not None  # refused above
             stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
         if return_logprobs:
-            return ((name, logprob) for _, name, logprob in stream)
+            return ((name, cast(float, logprob)) for _, name, logprob in stream)
         return (name for _, name, _ in stream)
 
     def generate(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -157,10 +159,11 @@ class WavenetModel:
         """`n` names as a list (see `iter_generate`)."""
         if n is None:
             raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
-        return list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                                       prefix=prefix, max_len=max_len, batch_size=batch_size,
-                                       return_logprobs=return_logprobs, unique=unique, exclude=exclude,
-                                       patience=patience))
+        names = list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                                        prefix=prefix, max_len=max_len, batch_size=batch_size,
+                                        return_logprobs=return_logprobs, unique=unique, exclude=exclude,
+                                        patience=patience))
+        return cast("list[str] | list[tuple[str, float]]", names)  # all names, or all (name, logprob) pairs
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""

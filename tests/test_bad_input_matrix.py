@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from tiny_models import DATA, ITEMS, METRICS, VOCAB, WAVENET, exported, rewrite_props
+from model_files import rewrite_props
+from tiny_data import DATA, ITEMS, METRICS, VOCAB
+from tiny_models import WAVENET, exported
 
 from wavenet_edge.export import cli as export_cli
 from wavenet_edge.runtime import benchmark, cli

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_models import ITEMS, exported
+from tiny_data import ITEMS
+from tiny_models import exported
 
 ENTRY = {
     "wn-info": ("wavenet_edge.runtime.entry_points", "wn_info"),

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, VocabError, first_line
 from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
-from .models import build_model
+from .models import LectureNet, WaveNet, build_model
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Checkpoint", "load_checkpoint", "model_from_checkpoint",
            "save_checkpoint"]
@@ -95,7 +94,7 @@ def _unpickling_reason(err: pickle.UnpicklingError) -> str:
     return lines[-1].split("WeightsUnpickler error:")[-1].strip() if lines else "unsafe content"
 
 
-def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> nn.Module:
+def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> WaveNet | LectureNet:
     """The best-val model of a checkpoint, in eval mode; ModelFileError when the weights do not fit."""
     model = build_model(ckpt.config)
     try:
