@@ -23,7 +23,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from wavenet_edge.runtime.common.errors import ModelFileError, VocabError
+from wavenet_edge.runtime.common.errors import ModelFileError, VocabError, first_line
 from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 from wavenet_edge.train.models import LectureNet, WaveNet
@@ -54,11 +54,6 @@ def _fail(message: str) -> ModelFileError:
     return ModelFileError(f"verification failed: {message}")
 
 
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def _dims(value: onnx.ValueInfoProto) -> list:
     return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
 
@@ -69,7 +64,7 @@ def check_structure(path: str | Path, meta: ModelMetadata) -> None:
         onnx.checker.check_model(str(path), full_check=True)
         inferred = onnx.shape_inference.infer_shapes(onnx.load(str(path)), strict_mode=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
-        raise _fail(f"onnx checker: {_first_line(err)}") from None
+        raise _fail(f"onnx checker: {first_line(err)}") from None
     io = meta.io
     for kind, expected, actual in (("input", io["inputs"], inferred.graph.input),
                                    ("output", io["outputs"], inferred.graph.output)):
@@ -142,7 +137,7 @@ def _session(path: str | Path) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
-        raise _fail(f"onnxruntime cannot load the graph: {_first_line(err)}") from None
+        raise _fail(f"onnxruntime cannot load the graph: {first_line(err)}") from None
 
 
 def verify_file(path: str | Path, model: WaveNet | LectureNet, meta: ModelMetadata, *, rng: np.random.Generator,

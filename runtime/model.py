@@ -17,7 +17,7 @@ from typing import cast
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
-from .common.errors import ModelFileError
+from .common.errors import ModelFileError, first_line
 from .contract import ModelMetadata
 from .generation import (
     DEFAULT_BATCH_SIZE,
@@ -27,6 +27,7 @@ from .generation import (
     filter_names,
     generate_stream,
 )
+from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
 from .modelfile import read_onnx_props
 from .providers import create_session, resolve_providers
@@ -98,9 +99,9 @@ class WavenetModel:
         try:
             session = create_session(path, providers, threads=threads, session_options=session_options)
         except _LOAD_ERRORS as err:
-            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}") from None
+            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {first_line(err)}") from None
         _check_io(session, metadata, str(path))
+        check_graph(session, metadata, str(path))  # widths and one step against the metadata
         return cls(session, metadata, path)
 
     @classmethod

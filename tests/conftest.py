@@ -2,7 +2,8 @@
 
 `pip install . pytest` (no train extra) runs every test module that needs neither torch nor onnx: the runtime
 tests, on the committed fixtures. A module that imports torch, onnx, onnxscript, wavenet_edge.train or
-wavenet_edge.export (directly or through a helper module in tests/) is skipped there with a one-line reason.
+wavenet_edge.export (directly or through a helper module in tests/) is skipped there with a one-line reason,
+and so is a test marked `@pytest.mark.needs_train_extra` (one that runs wn-train, wn-data or wn-export).
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ def pytest_pycollect_makemodule(module_path: Path, parent):
     if missing_train_extra() and train_extra_import(module_path):
         return NeedsTrainExtra.from_parent(parent, path=module_path)
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = ", ".join(missing_train_extra())
+    if missing:
+        skip = pytest.mark.skip(reason=f"needs the train extra ({missing} not installed): pip install -e '.[dev]'")
+        for item in items:
+            if item.get_closest_marker("needs_train_extra"):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="module")

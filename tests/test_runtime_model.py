@@ -66,7 +66,8 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
     # the window graph's file, claiming to be a step graph (with a valid initial state)
     step_props = read_onnx_props(models.step)
     liar = rewrite_props(models.window, tmp_path / "liar.onnx", graph="step",
-                         initial_state=step_props[METADATA_PREFIX + "initial_state"])
+                         initial_state=step_props[METADATA_PREFIX + "initial_state"],
+                         io=step_props[METADATA_PREFIX + "io"])
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(liar, provider="cpu")
     expected = f"{liar}: graph inputs ['tokens'] do not match the step graph contract ['tokens', 'state']"
@@ -129,7 +130,7 @@ def test_unknown_provider_and_bad_threads_are_refused(models):
 
 def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
     class FallbackSession:  # what onnxruntime does with a provider it cannot use: silently run on the CPU
-        def __init__(self, path, sess_options=None, providers=None):
+        def __init__(self, path, sess_options=None, providers=None, **kwargs):
             pass
 
         def get_providers(self):
@@ -140,7 +141,8 @@ def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
         create_session(models.step, ["CUDAExecutionProvider"])
     assert str(info.value) == (
         "ONNX Runtime did not take execution provider CUDAExecutionProvider (the session runs on "
-        "CPUExecutionProvider) (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+        "CPUExecutionProvider) (onnxruntime-gpu is installed; is there a GPU with its driver and the CUDA and "
+        "cuDNN libraries?)"
     )
 
 
