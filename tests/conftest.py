@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from wavenet_edge.runtime.common.launch import TRAIN_EXTRA_MODULES  # what the train extra installs
+
 TESTS_DIR = Path(__file__).resolve().parent
-TRAIN_EXTRA = ("torch", "onnx", "onnxscript")  # what `pip install .` leaves out and the train extra adds
-NEEDS_TRAIN_EXTRA = (*TRAIN_EXTRA, "wavenet_edge.train", "wavenet_edge.export")
+NEEDS_TRAIN_EXTRA = (*TRAIN_EXTRA_MODULES, "wavenet_edge.train", "wavenet_edge.export")
 
 
 @cache
 def missing_train_extra() -> tuple[str, ...]:
-    return tuple(name for name in TRAIN_EXTRA if importlib.util.find_spec(name) is None)
+    return tuple(name for name in TRAIN_EXTRA_MODULES if importlib.util.find_spec(name) is None)
 
 
 @cache
