@@ -92,7 +92,7 @@ def _json(fields: dict[str, str], key: str, kind: type, default: str | None = No
     """The JSON value of metadata field `key`, which must be of `kind` (a JSON object for dict)."""
     text = fields.get(key, default)
     if text is None:
-        raise _BadField(f"metadata wavenet_edge.{key} is not valid JSON")
+        raise _BadField(f"metadata wavenet_edge.{key} is missing")
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, TypeError):

@@ -34,7 +34,7 @@ def check_graph(session: ort.InferenceSession, metadata: ModelMetadata, where: s
     from the metadata's initial state does not run."""
     check_graph_shapes(metadata, session.get_inputs(), session.get_outputs(), where)
     if metadata.graph == GRAPH_STEP:
-        assert metadata.initial_state is not None  # ModelMetadata requires it of step graphs
+        assert metadata.initial_state is not None  # from_props sets it for every step graph
         feeds = {INPUT_TOKENS: np.array([BOUNDARY_ID], dtype=np.int64),
                  INPUT_STATE: metadata.initial_state[None].astype(np.float32)}  # [1], [1, S]
         names, want = [OUTPUT_LOGITS, OUTPUT_STATE], [(1, metadata.config.vocab_size), (1, metadata.state_size)]

@@ -124,10 +124,10 @@ def run_guarded(call: Callable[[], object]) -> int:
         _say(f"Error: {err}")
         return err.exit_code
     except ModuleNotFoundError as err:
-        missing = (err.name or "").split(".")[0]
-        if missing not in TRAIN_EXTRA_MODULES:
+        module = (err.name or "").split(".")[0]
+        if module not in TRAIN_EXTRA_MODULES:
             raise
-        _say(missing_extra_message([missing]))
+        _say(missing_extra_message([module]))
         return EXIT_FAILURE
     except OSError as err:
         if err.errno == errno.EPIPE:
