@@ -18,7 +18,8 @@ from tiny_data import ITEMS
 
 from wavenet_edge.runtime.contract import FORMAT_VERSION, METADATA_PREFIX
 
-__all__ = ["FIXTURE_DIR", "FIXTURES", "FixtureModels", "bad_files", "rename_first_op", "rewrite_props"]
+__all__ = ["FIXTURE_DIR", "FIXTURES", "FixtureModels", "bad_files", "read_props", "rename_first_op", "rewrite_props",
+           "without_props"]
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
 
