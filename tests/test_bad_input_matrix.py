@@ -10,7 +10,6 @@ import errno
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from wavenet_edge.runtime.common import files
 from wavenet_edge.runtime.common.files import temp_path
 from wavenet_edge.runtime.contract import METADATA_PREFIX
 from wavenet_edge.train import cli as train_cli
-from wavenet_edge.train import data_cli, entry_points
+from wavenet_edge.train import data_cli
 from wavenet_edge.train.checkpoint import Checkpoint, save_checkpoint
 from wavenet_edge.train.models import build_model
 
@@ -399,7 +398,7 @@ TRAIN_OPTIONS = [
      "(fewer channels or smaller dilations)"),
     (["--seed", "99999999999999999999"],
      "Invalid value for '--seed': 99999999999999999999 is not in the range 0<=x<=9223372036854775807."),
-    (["--threads", "20000"], "Invalid value for '--threads': 20000 is not in the range 1<=x<=1024."),
+    (["--threads", "20000"], "Invalid value for '--threads': 20000 is not in the range 1<=x<=256."),
     (["--batch-size", "1000000000"],
      "Invalid value for '--batch-size': 1000000000 is not in the range 1<=x<=65536."),
     (["--max-len", "100000"], "max_len must be an integer in 1..10000, got 100000"),
@@ -418,10 +417,10 @@ def test_wn_train_refuses_values_no_model_can_use(work, args, message):
 
 def test_too_many_threads_are_capped_with_a_note(work, models):
     cpus = len(os.sched_getaffinity(0))
-    result = invoke(cli.generate_command, ["--onnx", models.step, "-n", 2, "--seed", 1, "--threads", 1024])
+    result = invoke(cli.generate_command, ["--onnx", models.step, "-n", 2, "--seed", 1, "--threads", 256])
     assert result.exit_code == 0, result.output
-    if cpus < 1024:
-        assert result.stderr == f"note: --threads 1024 is more than the {cpus} CPUs available here; using {cpus}\n"
+    if cpus < 256:
+        assert result.stderr == f"note: --threads 256 is more than the {cpus} CPUs available here; using {cpus}\n"
 
 
 # ------------------------------------------------------------------ -h, the missing extra, Ctrl-C (items 5, 10)
@@ -434,23 +433,6 @@ def test_every_command_takes_h_and_help(command):
     for flag in ("-h", "--help"):
         result = invoke(command, [flag])
         assert result.exit_code == 0 and result.stdout.startswith("Usage: ") and result.stderr == ""
-
-
-@pytest.mark.parametrize(("entry", "name", "module"), [
-    (entry_points.wn_train, "wn-train", "torch"), (entry_points.wn_train, "wn-train", "matplotlib"),
-    ("export", "wn-export", "torch"), ("export", "wn-export", "onnx")])
-def test_a_missing_train_extra_is_one_line_even_for_help(monkeypatch, capfd, entry, name, module):
-    if entry == "export":
-        from wavenet_edge.export import entry_points as export_entry
-
-        entry = export_entry.wn_export
-    monkeypatch.setitem(sys.modules, module, None)  # what an environment without the train extra looks like
-    monkeypatch.setattr(sys, "argv", [name, "--help"])
-    with pytest.raises(SystemExit) as info:
-        entry()
-    out, err = capfd.readouterr()
-    assert info.value.code == 1 and out == ""
-    assert err == f"Error: {name} needs the train extra ({module} not installed): pip install 'wavenet-edge[train]'\n"
 
 
 def test_ctrl_c_while_wn_export_traces_is_130_not_an_export_failure(work, monkeypatch):
