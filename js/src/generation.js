@@ -25,6 +25,14 @@ export const DEFAULT_PATIENCE = 1000; // unique/exclude: give up after this many
 const isPositiveInt = (value) => Number.isSafeInteger(value) && /** @type {number} */ (value) >= 1;
 
 /**
+ * `n` must be a positive integer or null (endless); WavenetEdgeError otherwise.
+ * @param {unknown} n
+ */
+export function checkCount(n) {
+  if (n !== null && !isPositiveInt(n)) throw new WavenetEdgeError(`n must be a positive integer, got ${n}`);
+}
+
+/**
  * A validated request; WavenetEdgeError words the first bad value as the Python runtime does.
  * @param {{ n?: number | null, seed?: number | bigint | string, prefix?: string, maxLen: number,
  *           batchSize?: number, temperature?: number, topK?: number | null, topP?: number | null }} options
@@ -32,7 +40,7 @@ const isPositiveInt = (value) => Number.isSafeInteger(value) && /** @type {numbe
  */
 export function checkRequest({ n = 1, seed = 0, prefix = "", maxLen, batchSize = DEFAULT_BATCH_SIZE, ...sampling }) {
   const params = checkSampling(sampling);
-  if (n !== null && !isPositiveInt(n)) throw new WavenetEdgeError(`n must be a positive integer, got ${n}`);
+  checkCount(n);
   let seedValue;
   try {
     seedValue = seedBigInt(seed);

@@ -10,9 +10,12 @@
  */
 import { parseMetadata } from "./contract.js";
 import { ModelFileError, WavenetEdgeError } from "./errors.js";
-import { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkRequest, encodePrefix, filterNames, generateStream } from "./generation.js";
+import {
+  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkRequest, encodePrefix, filterNames, generateStream,
+} from "./generation.js";
 import { makeRunner } from "./graphs.js";
 import { readOnnxProps } from "./modelfile.js";
+import { checkSampling } from "./sampling.js";
 import { score } from "./scoring.js";
 
 /**
@@ -87,7 +90,8 @@ export class WavenetModel {
     ...rest } = {}) {
     const filtering = unique || (exclude !== null && exclude !== undefined);
     if (filtering && n === null) throw new WavenetEdgeError("unique/exclude need a number of names n");
-    checkRequest({ n, maxLen: 1, ...pickSampling(rest) }); // validates the sampling options and n first
+    checkSampling(rest); // in Python's order: the sampling options, n, then the rest of the request
+    checkCount(n);
     const request = checkRequest({
       n: filtering ? null : n, maxLen: maxLen ?? this.metadata.config.max_len, batchSize, ...rest,
     });
@@ -103,11 +107,6 @@ export class WavenetModel {
   score(items) {
     return score(this.runner, this.metadata.vocab, [...items]);
   }
-}
-
-/** @param {Record<string, any>} options */
-function pickSampling({ temperature, topK, topP }) {
-  return { temperature, topK, topP };
 }
 
 /**
