@@ -140,6 +140,7 @@ def json_record(record: dict) -> str:
 def lr_at(step: int, s: TrainSettings) -> float:
     """Learning rate for `step` (0-based). adamw: linear warm-up, then cosine to lr * min_lr_ratio.
     sgd: the lecture's recipe, lr for the first 75% of the steps, lr / 10 after."""
+    assert s.lr is not None, "settings not resolved"
     if s.optimizer == "sgd":
         return s.lr if step < 0.75 * s.steps else s.lr / 10
     if step < s.warmup_steps:
@@ -220,6 +221,7 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
+        assert s.lr is not None, "settings not resolved"
         if s.optimizer == "sgd":
             return torch.optim.SGD(self.model.parameters(), lr=s.lr)
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
@@ -375,6 +377,7 @@ class Trainer:
             "history": self.history, "elapsed": self.elapsed,
             "settings": asdict(self.settings), "world_size": self.dist.world_size,
         }
+        assert self.best_state is not None  # written after the first evaluation
         if self.ema is not None:
             train_state["ema"] = self.ema.state_dict()
         teacher = self.teacher.identity if self.teacher is not None else {}
