@@ -378,12 +378,11 @@ class Trainer:
             "history": self.history, "elapsed": self.elapsed,
             "settings": asdict(self.settings), "world_size": self.dist.world_size,
         }
-        assert self.best_state is not None  # written after the first evaluation
         if self.ema is not None:
             train_state["ema"] = self.ema.state_dict()
         teacher = self.teacher.identity if self.teacher is not None else {}
-        return Checkpoint(self.config, self.vocab, self.best_state, self.best or {}, self.data_info, train_state,
-                          teacher)
+        best_state = self.best_state or {}  # empty until the first evaluation, and on ranks other than 0
+        return Checkpoint(self.config, self.vocab, best_state, self.best or {}, self.data_info, train_state, teacher)
 
     # -- Ctrl-C (and, under torchrun, SIGTERM): finish the current step, write the checkpoint, stop ----
     def _install_signal_handlers(self) -> dict:
