@@ -222,7 +222,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
 def check_resumable(resume: Checkpoint, resume_path: str, saved: TrainSettings, settings: TrainSettings) -> None:
     """Refuse, in one line, a resume that cannot continue the saved run."""
     where = f"--resume {resume_path}"
-    done = int(resume.train_state.get("step", 0)) if isinstance(resume.train_state.get("step"), int) else 0
+    state = resume.train_state or {}
+    done = state["step"] if isinstance(state.get("step"), int) else 0
     if settings.steps <= done:
         raise ConfigError(f"{where}: the run has already done {done} steps; nothing to do with --steps "
                           f"{settings.steps} (raise --steps to continue it)")
@@ -230,8 +231,8 @@ def check_resumable(resume: Checkpoint, resume_path: str, saved: TrainSettings, 
         raise ConfigError(f"{where}: --optimizer {settings.optimizer} differs from the checkpoint's "
                           f"{saved.optimizer} (a resumed run keeps its optimizer)")
     if (settings.ema > 0) != (saved.ema > 0):
-        state = "on" if saved.ema > 0 else "off"
-        raise ConfigError(f"{where}: the run was trained with --ema {state}; a resumed run cannot turn it "
+        was = "on" if saved.ema > 0 else "off"
+        raise ConfigError(f"{where}: the run was trained with --ema {was}; a resumed run cannot turn it "
                           f"{'off' if saved.ema > 0 else 'on'}")
 
 

@@ -26,7 +26,7 @@ from wavenet_edge.runtime.vocab import Vocab
 
 from .batches import IGNORE_INDEX
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .models import count_parameters
+from .models import LectureNet, WaveNet, count_parameters
 
 __all__ = ["DISTILL_SCHEDULES", "Teacher", "distill_weight_at", "distillation_loss_sum", "model_input"]
 
@@ -67,7 +67,7 @@ def model_input(x: torch.Tensor, batch_receptive_field: int, receptive_field: in
 class Teacher:
     """A trained checkpoint in eval mode whose logits are the soft targets."""
 
-    def __init__(self, model: torch.nn.Module, identity: dict):
+    def __init__(self, model: WaveNet | LectureNet, identity: dict):
         self.model = model.eval()
         for p in self.model.parameters():
             p.requires_grad_(False)

@@ -14,7 +14,7 @@ __all__ = ["capture_rng", "restore_rng"]
 
 
 def capture_rng(device: torch.device) -> dict:
-    state = {"torch": torch.get_rng_state()}
+    state: dict[str, object] = {"torch": torch.get_rng_state()}
     if device.type == "cuda" and torch.cuda.is_available():
         state["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]  # dropout on the GPU draws from these
     return state

@@ -183,8 +183,9 @@ class Trainer:
         self.teacher = teacher
         self.dist = dist
         self._stop = False
-        if self.settings.batch_size < dist.world_size:
-            raise ConfigError(f"--batch-size {self.settings.batch_size} is smaller than the {dist.world_size} "
+        self.batch_size: int = self.settings.batch_size or 1  # resolved: never None
+        if self.batch_size < dist.world_size:
+            raise ConfigError(f"--batch-size {self.batch_size} is smaller than the {dist.world_size} "
                               "processes that share it")
 
         torch.manual_seed(self.settings.seed)
@@ -211,7 +212,7 @@ class Trainer:
         self._last_eval_step = -1
         if resume_from is not None:
             self._restore(resume_from)
-        self.train_model = self.model
+        self.train_model: torch.nn.Module = self.model
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -291,9 +292,9 @@ class Trainer:
         """One optimisation step on one global batch; returns its mean loss. Every rank agrees on the loss
         and on whether to stop (one all-reduce of [loss, stop])."""
         s = self.settings
-        rows = self.train_batches.draw(s.batch_size, self.batch_rng)  # the global batch, the same on every rank
+        rows = self.train_batches.draw(self.batch_size, self.batch_rng)  # the global batch, the same on every rank
         targets = int((self.train_batches.y[rows] != IGNORE_INDEX).sum())
-        rows = rows[self.dist.shard(s.batch_size)]  # this rank's share (all of it in a single process)
+        rows = rows[self.dist.shard(self.batch_size)]  # this rank's share (all of it in a single process)
         x, y = self.train_batches.take(rows)
         x, y = x.to(self.device), y.to(self.device)
         logits = self.train_model(model_input(x, self.batch_rf, self.config.receptive_field))  # (B, T, V)
@@ -380,8 +381,8 @@ class Trainer:
         if self.ema is not None:
             train_state["ema"] = self.ema.state_dict()
         teacher = self.teacher.identity if self.teacher is not None else {}
-        return Checkpoint(self.config, self.vocab, self.best_state, self.best or {}, self.data_info, train_state,
-                          teacher)
+        best_state = self.best_state or {}  # empty until the first evaluation, and on ranks other than 0
+        return Checkpoint(self.config, self.vocab, best_state, self.best or {}, self.data_info, train_state, teacher)
 
     # -- Ctrl-C (and, under torchrun, SIGTERM): finish the current step, write the checkpoint, stop ----
     def _install_signal_handlers(self) -> dict:
