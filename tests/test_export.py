@@ -306,7 +306,9 @@ def test_quantize_int8_keeps_metadata_and_reports_loss_change(exported, workdir)
     assert props(out) == props(report.path)
     assert np.isfinite(q.delta) and abs(q.delta) <= 0.01
     assert q.delta == pytest.approx(ort_scorer(out, ITEMS[:5]) - ort_scorer(report.path, ITEMS[:5]))
-    assert "MatMulInteger" in {n.op_type for n in onnx.load(str(out)).graph.node}
+    quantized = onnx.load(str(out))
+    assert "DequantizeLinear" in {n.op_type for n in quantized.graph.node}  # weight-only: int8 weights
+    assert {init.data_type for init in quantized.graph.initializer if len(init.dims) == 2} == {onnx.TensorProto.INT8}
     out.unlink()
 
 
