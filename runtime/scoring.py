@@ -6,7 +6,9 @@
 Every item is scored as boundary, its characters, boundary: the targets are its characters and the end
 token, each predicted from everything before it (a left context of boundary tokens). Log-softmax and
 all sums are float64. Step graphs run over length-sorted, padded batches that shrink as items end;
-window graphs get all the windows of a batch of items in one call.
+window graphs get all the windows of a batch of items in one call. Memory is bounded by the batch, not by
+the longest item: a step batch gathers its inputs SEGMENT steps at a time, and an item with more than
+WINDOW_BATCH windows is scored alone, WINDOW_BATCH windows at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .vocab import BOUNDARY_ID, Vocab
 __all__ = ["ScoreResult", "encode_items", "score"]
 
 STEP_BATCH = 1024  # items per step-graph batch
+SEGMENT = 256  # step-graph steps whose inputs are gathered at once (items are scored in pieces this long)
 WINDOW_BATCH = 8192  # windows per window-graph call
 
 
@@ -46,6 +49,14 @@ def encode_items(vocab: Vocab, items: Sequence[str]) -> list[list[int]]:
     return encoded
 
 
+def _segment(seq: list[int], start: int, count: int) -> tuple[list[int], list[int]]:
+    """Inputs and targets of steps start .. start + count - 1 of an item with ids `seq`: step t feeds
+    boundary (t = 0) or seq[t - 1], and predicts seq[t] or, at t = len(seq), the end token."""
+    inputs = ([BOUNDARY_ID] + seq[:count - 1]) if start == 0 else seq[start - 1:start - 1 + count]
+    targets = seq[start:start + count]
+    return inputs, targets + [BOUNDARY_ID] * (count - len(targets))
+
+
 def _score_step(runner: GraphRunner, encoded: list[list[int]]) -> np.ndarray:
     lengths = np.array([len(ids) for ids in encoded], dtype=np.intp)
     order = np.argsort(-lengths, kind="stable")  # longest first: the rows still running are a prefix
@@ -54,20 +65,36 @@ def _score_step(runner: GraphRunner, encoded: list[list[int]]) -> np.ndarray:
         chunk = order[start:start + STEP_BATCH]
         n = lengths[chunk]  # [b], descending
         steps = int(n[0]) + 1
-        inputs = np.zeros((len(chunk), steps), dtype=np.int64)  # [b, T]: boundary, chars, padding
-        targets = np.zeros((len(chunk), steps), dtype=np.int64)  # [b, T]: chars, end token, padding
-        for row, item in enumerate(chunk.tolist()):
-            inputs[row, 1:n[row] + 1] = encoded[item]
-            targets[row, :n[row]] = encoded[item]
-        running = np.searchsorted(-n, -np.arange(steps), side="right")  # [T] rows with n + 1 > t
         state = runner.initial_state(len(chunk))
         total = np.zeros(len(chunk))
-        for t in range(steps):
-            k = int(running[t])
-            logits, state = runner.advance(state[:k], inputs[:k, t])
-            total[:k] += log_softmax(logits)[np.arange(k), targets[:k, t]]
+        for first in range(0, steps, SEGMENT):  # inputs of SEGMENT steps at a time: memory bounded by the batch
+            last = min(first + SEGMENT, steps)
+            running = np.searchsorted(-n, -np.arange(first, last), side="right")  # [L] rows with n + 1 > t
+            inputs = np.zeros((int(running[0]), last - first), dtype=np.int64)  # [k, L]: padding is boundary
+            targets = np.zeros_like(inputs)  # [k, L]
+            for row, item in enumerate(chunk[:len(inputs)].tolist()):
+                count = min(last, int(n[row]) + 1) - first
+                inputs[row, :count], targets[row, :count] = _segment(encoded[item], first, count)
+            for t in range(last - first):
+                k = int(running[t])
+                logits, state = runner.advance(state[:k], inputs[:k, t])
+                total[:k] += log_softmax(logits)[np.arange(k), targets[:k, t]]
         logprobs[chunk] = total
     return logprobs
+
+
+def _score_long_window_item(runner: WindowRunner, ids: list[int]) -> float:
+    """log p(item + end token) of one item with more targets than a window batch, WINDOW_BATCH at a time."""
+    field = runner.field
+    padded = np.zeros(field + len(ids) + 1, dtype=np.int64)  # boundary^R, ids, end token
+    padded[field:field + len(ids)] = ids
+    total = 0.0
+    for first in range(0, len(ids) + 1, WINDOW_BATCH):
+        last = min(first + WINDOW_BATCH, len(ids) + 1)
+        windows = np.lib.stride_tricks.sliding_window_view(padded[first:last + field - 1], field)  # [L, R]
+        logits = runner.logits(np.ascontiguousarray(windows))  # [L, V]
+        total += float(log_softmax(logits)[np.arange(last - first), padded[field + first:field + last]].sum())
+    return total
 
 
 def _score_windows(runner: WindowRunner, encoded: list[list[int]]) -> np.ndarray:
@@ -75,8 +102,12 @@ def _score_windows(runner: WindowRunner, encoded: list[list[int]]) -> np.ndarray
     logprobs = np.zeros(len(encoded))
     start = 0
     while start < len(encoded):
+        if len(encoded[start]) + 1 > WINDOW_BATCH:  # a long item on its own, in bounded pieces
+            logprobs[start] = _score_long_window_item(runner, encoded[start])
+            start += 1
+            continue
         stop, windows = start, 0
-        while stop < len(encoded) and (stop == start or windows + len(encoded[stop]) + 1 <= WINDOW_BATCH):
+        while stop < len(encoded) and windows + len(encoded[stop]) + 1 <= WINDOW_BATCH:
             windows += len(encoded[stop]) + 1
             stop += 1
         chunk = encoded[start:stop]

@@ -159,7 +159,7 @@ def installed() -> str:
     (["--top-k", 0], "top-k must be an integer >= 1, got 0"),
     (["--max-len", 1, "--prefix", "ka"], "max-len 1 is below the length of prefix 'ka' (2)"),
     (["--max-len", 0], "max-len must be a positive integer, got 0"),
-    (["--batch-size", 0], "batch size must be a positive integer, got 0"),
+    (["--batch-size", 0], "batch size must be an integer in 1..65536, got 0"),
     (["--threads", 0], "threads must be a positive integer, got 0"),
     (["--provider", "tpu"], f"execution provider 'tpu' is not available here; installed: {installed()}"),
     (["--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text', 'jsonl'."),
