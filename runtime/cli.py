@@ -49,7 +49,8 @@ def _runtime_version() -> str:
 
 def _provider_options(func):
     func = click.option("--threads", type=int, default=None,
-                        help="Intra-op threads of ONNX Runtime (default: its own choice).")(func)
+                        help="CPU cores to use: rows are split over this many threads, with the same results "
+                             "(default: every physical core; batch 1 uses one).")(func)
     func = click.option("--provider", default="auto", show_default=True,
                         help="auto, cpu, cuda or an exact ONNX Runtime provider name. Never falls back silently.")(func)
     return func

@@ -160,7 +160,7 @@ def installed() -> str:
     (["--max-len", 1, "--prefix", "ka"], "max-len 1 is below the length of prefix 'ka' (2)"),
     (["--max-len", 0], "max-len must be a positive integer, got 0"),
     (["--batch-size", 0], "batch size must be an integer in 1..65536, got 0"),
-    (["--threads", 0], "threads must be a positive integer, got 0"),
+    (["--threads", 0], "threads must be an integer in 1..256, got 0"),
     (["--provider", "tpu"], f"execution provider 'tpu' is not available here; installed: {installed()}"),
     (["--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text', 'jsonl'."),
     (["-n", "many"], "Invalid value for '-n': 'many' is not a valid integer."),
