@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from wavenet_edge.runtime.common.errors import ModelFileError, VocabError
-from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata
+from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata, next_state, step_feeds
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 
 __all__ = [
@@ -124,9 +124,14 @@ def onnx_logits(session: ort.InferenceSession, meta: ModelMetadata, feed: np.nda
     b, t = feed.shape
     out = []
     if meta.graph == GRAPH_STEP:
-        state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)
+        state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)  # [b, S] flat queues
         for k in range(t):
-            logits, state = session.run(None, {INPUT_TOKENS: np.ascontiguousarray(feed[:, k]), INPUT_STATE: state})
+            tokens = np.ascontiguousarray(feed[:, k])
+            if meta.format_version == 1:
+                logits, state = session.run(None, {INPUT_TOKENS: tokens, INPUT_STATE: state})
+            else:
+                logits, *newest = session.run(None, step_feeds(meta.config, tokens, state))
+                state = next_state(meta.config, state, newest)
             out.append(logits)
     else:
         r = meta.receptive_field

@@ -105,4 +105,5 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
     finally:
         stop.set()
         for thread in threads:
-            thread.join()
+            if thread is not threading.current_thread():  # an abandoned stream may be collected by a worker
+                thread.join()

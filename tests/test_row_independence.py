@@ -11,6 +11,7 @@ from tiny_models import exported
 
 from wavenet_edge.export.quantize import quantize_weights
 from wavenet_edge.runtime import WavenetModel
+from wavenet_edge.runtime.contract import step_feeds
 
 BATCHES = (1, 7, 4096)
 TOLERANCE = 0.0  # bit-exact: onnxruntime's CPU kernels sum every row in the same order at any batch size
@@ -29,14 +30,15 @@ def files():
 
 
 def _inputs(model: WavenetModel, rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random but valid inputs for `rows` rows: states reached by feeding random tokens."""
+    """Random but valid inputs for `rows` rows: queues reached by feeding random tokens."""
     vocab = model.metadata.config.vocab_size
     if model.graph == "window":
         return {"tokens": rng.integers(0, vocab, (rows, model.metadata.receptive_field), dtype=np.int64)}
-    state = np.tile(model.metadata.initial_state, (rows, 1))
+    runner = model._decoder
+    state = runner.initial_state(rows)
     for _ in range(int(rng.integers(1, 6))):
-        _, state = model.session.run(None, {"tokens": rng.integers(0, vocab, rows, dtype=np.int64), "state": state})
-    return {"tokens": rng.integers(0, vocab, rows, dtype=np.int64), "state": state}
+        _, state = runner.advance(state, rng.integers(0, vocab, rows, dtype=np.int64))
+    return step_feeds(model.metadata.config, rng.integers(0, vocab, rows, dtype=np.int64), state)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])

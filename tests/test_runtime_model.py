@@ -66,7 +66,8 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
                          initial_state=step_props[METADATA_PREFIX + "initial_state"])
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(liar, provider="cpu")
-    expected = f"{liar}: graph inputs ['tokens'] do not match the step graph contract ['tokens', 'state']"
+    expected = (f"{liar}: graph inputs ['tokens'] do not match the step graph contract "
+                "['tokens', 'oldest_0', 'oldest_1', 'oldest_2']")
     assert str(info.value) == expected
 
 

@@ -170,8 +170,8 @@ def bad_files(root: Path, good: Path) -> dict[str, tuple[Path, str]]:
     del proto.metadata_props[:]
     onnx.save(proto, str(foreign))
     cases["not ours"] = foreign, f"{foreign}: not a wavenet-edge model (no wavenet_edge.* metadata)"
-    future = rewrite_props(good, root / "future.onnx", format_version="2")
-    cases["version"] = future, f"{future}: unsupported format version 2 (this runtime reads version 1)"
+    future = rewrite_props(good, root / "future.onnx", format_version="3")
+    cases["version"] = future, f"{future}: unsupported format version 3 (this runtime reads versions 1, 2)"
     graph = rewrite_props(good, root / "graph.onnx", graph="recurrent")
     cases["graph kind"] = graph, f"{graph}: unknown graph kind 'recurrent' (expected step or window)"
     no_vocab = rewrite_props(good, root / "novocab.onnx", vocab=None)
