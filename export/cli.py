@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.common.commands import OneLineCommand
+from wavenet_edge.runtime.common.commands import command
 from wavenet_edge.runtime.common.dataset import read_items, split_items
 from wavenet_edge.runtime.common.errors import WavenetEdgeError
 from wavenet_edge.runtime.common.files import check_output_path
@@ -53,7 +53,7 @@ def _describe_int8(report: QuantizeReport) -> str:
             f"({report.delta:+.5f}, limit {MAX_LOSS_CHANGE:g})")
 
 
-@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--graph", type=click.Choice(GRAPH_KINDS), default=None,
@@ -76,10 +76,10 @@ def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verif
     if quantize and data_path is None:
         raise click.UsageError("--quantize int8 needs --data FILE (the val split measures the loss change)")
     int8_path = (quantized_output or default_int8_path(output)) if quantize else None
+    inputs = {"checkpoint": checkpoint, "--data": data_path}
+    check_output_path(output, "output", inputs=inputs)  # every output, before any work
     if int8_path is not None:
-        check_output_path(int8_path, "quantized output")
-        if int8_path.resolve() in (output.resolve(), checkpoint.resolve()):
-            raise click.UsageError(f"quantized output {int8_path} would overwrite {output} or {checkpoint}")
+        check_output_path(int8_path, "quantized output", inputs={**inputs, "output": output})
     val = split_items(read_items(data_path)).val if data_path is not None else []
     scorer = runtime_scorer() if quantize else None
     report = export_checkpoint(checkpoint, output, graph=graph, opset=opset, verify=not no_verify, items=val)
@@ -87,6 +87,7 @@ def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verif
         click.echo(_describe_export(report))
     if int8_path is not None:
         try:
+            assert scorer is not None  # made above: int8_path is set only with --quantize
             int8 = quantize_int8(output, int8_path, val, scorer, force=force)
         except WavenetEdgeError as err:
             raise WavenetEdgeError(f"{err} ({output} was written)") from None

@@ -9,7 +9,6 @@ the output: a failed check leaves no file and never replaces a good one.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,10 @@ import onnx
 import torch
 from torch import nn
 
-from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, WavenetEdgeError
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, WavenetEdgeError, first_line
 from wavenet_edge.runtime.common.files import atomic_path, check_output_path
+from wavenet_edge.runtime.common.interrupts import reraise_if_interrupted, watch_interrupts
+from wavenet_edge.runtime.common.version import package_version
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.contract import (
     GRAPH_KINDS,
@@ -33,7 +34,7 @@ from wavenet_edge.runtime.contract import (
     oldest_name,
 )
 from wavenet_edge.train.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
-from wavenet_edge.train.models import count_parameters
+from wavenet_edge.train.models import WaveNet, count_parameters
 
 from .quiet import quiet
 from .verify import DEFAULT_TOLERANCE, PARITY_BATCH_SIZES, verify_file
@@ -50,7 +51,6 @@ OPSET = 18
 MIN_OPSET = 18
 PRODUCER_NAME = "wavenet-edge"
 EXAMPLE_BATCH = 2  # >= 2 so that the exporter cannot specialise the dynamic batch axis to 1
-PACKAGE_NAME = "wavenet-edge"
 
 
 @dataclass(frozen=True)
@@ -83,17 +83,11 @@ def graph_node_count(model: str | Path | onnx.ModelProto) -> int:
     return len(proto.graph.node)
 
 
-def _package_version() -> str:
-    try:
-        return importlib.metadata.version(PACKAGE_NAME)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _wrapper_and_inputs(model: nn.Module, config: ModelConfig, graph: str, state: torch.Tensor | None):
     """The wrapper module, example inputs (batch EXAMPLE_BATCH) and I/O names of one graph kind."""
     if graph == GRAPH_STEP:
         tokens = torch.zeros(EXAMPLE_BATCH, dtype=torch.long)  # (B,)
+        assert state is not None and isinstance(model, WaveNet)  # step graphs: wavenet, with its initial state
         wrapper = StepGraph(model).eval()
         oldest = tuple(state[off:off + config.channels].repeat(EXAMPLE_BATCH, 1) for off, _ in wrapper.layout)
         layers = range(len(oldest))
@@ -110,15 +104,17 @@ def to_onnx(model: nn.Module, config: ModelConfig, graph: str, opset: int = OPSE
     batch = torch.export.Dim("batch")
     axis = {0: batch}  # every input's axis 0 is the one batch axis
     dynamic = (axis, tuple(axis for _ in inputs[1:])) if graph == GRAPH_STEP else (axis,)  # forward(tokens, *oldest)
-    with quiet("torch.onnx"), torch.no_grad():  # deprecation warnings, "torchvision is not installed"
+    with watch_interrupts() as watch, quiet("torch.onnx"), torch.no_grad():  # quiet: "torchvision is not installed"
         try:
             program = torch.onnx.export(
                 wrapper, inputs, input_names=input_names, output_names=output_names, opset_version=opset,
                 dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False,
             )
-        except Exception as err:  # the exporter raises many types; the message is what matters
-            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelFileError(f"torch.onnx.export failed for the {graph} graph at opset {opset}: {detail}") from None
+        except Exception as err:  # the exporter raises many types (a Ctrl-C too, wrapped): the message matters
+            reraise_if_interrupted(watch, err)
+            raise ModelFileError(
+                f"torch.onnx.export failed for the {graph} graph at opset {opset}: {first_line(err)}") from None
+    assert program is not None  # dynamo=True always returns the program
     return program.model_proto
 
 
@@ -130,13 +126,6 @@ def load_export_checkpoint(path: str | Path) -> Checkpoint:
         raise
     except Exception as err:  # a foreign file can make the unpickler fail in many ways
         raise ModelFileError(f"{path}: not a wavenet-edge checkpoint ({type(err).__name__}: {err})") from None
-
-
-def _check_paths(out_path: Path, *inputs: Path) -> None:
-    check_output_path(out_path, "output")
-    for source in inputs:
-        if out_path.resolve() == source.resolve():
-            raise WavenetEdgeError(f"output {out_path} is the same file as the input {source}")
 
 
 def _check_options(config: ModelConfig, graph: str, opset: int) -> None:
@@ -164,11 +153,11 @@ def export_model(ckpt: Checkpoint, out_path: str | Path, graph: str | None = Non
     graph = graph or default_graph(config)
     _check_options(config, graph, opset)
     model = model_from_checkpoint(ckpt, where)
-    state = initial_state(model) if graph == GRAPH_STEP else None
+    state = initial_state(model) if isinstance(model, WaveNet) and graph == GRAPH_STEP else None
     proto = to_onnx(model, config, graph, opset, state)
     meta = ModelMetadata(
         graph=graph, config=config, vocab=ckpt.vocab, metrics=dict(ckpt.metrics), data=dict(ckpt.data),
-        package_version=_package_version(), parameters=count_parameters(model),
+        package_version=package_version(), parameters=count_parameters(model),
         initial_state=None if state is None else state.numpy(),
     )
     onnx.helper.set_model_props(proto, meta.to_props())
@@ -194,7 +183,7 @@ def export_checkpoint(ckpt_path: str | Path, out_path: str | Path, graph: str | 
                       rng: np.random.Generator | None = None) -> ExportReport:
     """Export the checkpoint file `ckpt_path` to `out_path` (see export_model)."""
     ckpt_path, out_path = Path(ckpt_path), Path(out_path)
-    _check_paths(out_path, ckpt_path)
+    check_output_path(out_path, "output", inputs={"checkpoint": ckpt_path})
     ckpt = load_export_checkpoint(ckpt_path)
     return export_model(ckpt, out_path, graph=graph, opset=opset, verify=verify, items=items,
                         tolerance=tolerance, rng=rng, where=str(ckpt_path))

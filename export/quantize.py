@@ -112,9 +112,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, items: Sequence[s
     unless `force`.
     """
     fp32_path, out_path = Path(fp32_path), Path(out_path)
-    check_output_path(out_path, "quantized output")
-    if out_path.resolve() == fp32_path.resolve():
-        raise WavenetEdgeError(f"quantized output {out_path} is the same file as the fp32 model")
+    check_output_path(out_path, "quantized output", inputs={"fp32 model": fp32_path})
     if not items:
         raise WavenetEdgeError("int8 quantization needs validation items to measure the loss change")
     fp32 = onnx.load(str(fp32_path))

@@ -22,11 +22,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from torch import nn
 
-from wavenet_edge.runtime.common.errors import ModelFileError, VocabError
+from wavenet_edge.runtime.common.errors import ModelFileError, VocabError, first_line
 from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata, next_state, step_feeds
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
+from wavenet_edge.train.models import LectureNet, WaveNet
 
 __all__ = [
     "DEFAULT_TOLERANCE", "LARGE_BATCH", "PARITY_BATCH_SIZES", "SAMPLE_ITEMS", "VerifyResult", "check_structure",
@@ -54,11 +54,6 @@ def _fail(message: str) -> ModelFileError:
     return ModelFileError(f"verification failed: {message}")
 
 
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def _dims(value: onnx.ValueInfoProto) -> list:
     return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
 
@@ -69,7 +64,7 @@ def check_structure(path: str | Path, meta: ModelMetadata) -> None:
         onnx.checker.check_model(str(path), full_check=True)
         inferred = onnx.shape_inference.infer_shapes(onnx.load(str(path)), strict_mode=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
-        raise _fail(f"onnx checker: {_first_line(err)}") from None
+        raise _fail(f"onnx checker: {first_line(err)}") from None
     io = meta.io
     for kind, expected, actual in (("input", io["inputs"], inferred.graph.input),
                                    ("output", io["outputs"], inferred.graph.output)):
@@ -112,7 +107,7 @@ def verification_sequences(vocab: Vocab, receptive_field: int, max_len: int, cou
 
 
 @torch.no_grad()
-def torch_logits(model: nn.Module, feed: np.ndarray) -> np.ndarray:
+def torch_logits(model: WaveNet | LectureNet, feed: np.ndarray) -> np.ndarray:
     """(B, T, V): after each token of `feed` (B, T), with (R - 1) boundary tokens of history before it."""
     pad = np.full((feed.shape[0], model.receptive_field - 1), BOUNDARY_ID, dtype=np.int64)
     idx = torch.from_numpy(np.concatenate([pad, feed], axis=1))
@@ -124,6 +119,7 @@ def onnx_logits(session: ort.InferenceSession, meta: ModelMetadata, feed: np.nda
     b, t = feed.shape
     out = []
     if meta.graph == GRAPH_STEP:
+        assert meta.initial_state is not None  # ModelMetadata checks that step graphs carry it
         state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)  # [b, S] flat queues
         for k in range(t):
             tokens = np.ascontiguousarray(feed[:, k])
@@ -146,10 +142,10 @@ def _session(path: str | Path) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own exception types
-        raise _fail(f"onnxruntime cannot load the graph: {_first_line(err)}") from None
+        raise _fail(f"onnxruntime cannot load the graph: {first_line(err)}") from None
 
 
-def verify_file(path: str | Path, model: nn.Module, meta: ModelMetadata, *, rng: np.random.Generator,
+def verify_file(path: str | Path, model: WaveNet | LectureNet, meta: ModelMetadata, *, rng: np.random.Generator,
                 items: Sequence[str] = (), tolerance: float = DEFAULT_TOLERANCE,
                 batch_sizes: Sequence[int] = PARITY_BATCH_SIZES, large_batch: int = LARGE_BATCH) -> VerifyResult:
     """Structure checks, then parity with `model` (eval mode); ModelFileError when anything fails."""

@@ -16,6 +16,8 @@ graph is a short chain of 2-D matrix products (no Conv nodes). The queues live o
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -28,6 +30,12 @@ __all__ = ["LectureWindowGraph", "StepGraph", "WindowGraph", "initial_state", "i
 
 def _frozen(tensor: torch.Tensor) -> nn.Parameter:
     return nn.Parameter(tensor.detach().clone().float().contiguous(), requires_grad=False)
+
+
+def _bias(layer: nn.Conv1d | nn.Linear | nn.BatchNorm1d) -> torch.Tensor:
+    """The bias of a layer built with one (torch types every layer's bias as optional)."""
+    assert layer.bias is not None, f"{layer} has no bias"
+    return layer.bias
 
 
 class StepGraph(nn.Module):
@@ -65,7 +73,7 @@ class StepGraph(nn.Module):
         self.res_weight = nn.ParameterList()  # (C, C)
         for layer, shift in zip(model.layers, input_shifts(model), strict=True):
             w = layer.conv.weight.double()  # (2C, C, 2): out, in, tap
-            bias = layer.conv.bias.double() + shift @ (w[:, :, 0].T + w[:, :, 1].T)  # (2C,): c_l folded in
+            bias = _bias(layer.conv).double() + shift @ (w[:, :, 0].T + w[:, :, 1].T)  # (2C,): c_l folded in
             self.filter_old.append(_frozen(w[:c, :, 0].T))
             self.filter_now.append(_frozen(w[:c, :, 1].T))
             self.gate_old.append(_frozen(w[c:, :, 0].T))
@@ -75,11 +83,12 @@ class StepGraph(nn.Module):
             if layer.residual is not None:
                 self.res_weight.append(_frozen(layer.residual.weight[:, :, 0].T))
         self.skip_weight = _frozen(torch.cat([layer.skip.weight[:, :, 0].T for layer in model.layers], 0))  # (LC, S)
-        self.skip_bias = _frozen(sum(layer.skip.bias for layer in model.layers))  # (S,)
+        skip_biases = [_bias(layer.skip) for layer in model.layers]
+        self.skip_bias = _frozen(sum(skip_biases[1:], skip_biases[0]))  # (S,)
         self.hidden_weight = _frozen(model.head_hidden.weight[:, :, 0].T)  # (S, H)
-        self.hidden_bias = _frozen(model.head_hidden.bias)
+        self.hidden_bias = _frozen(_bias(model.head_hidden))
         self.out_weight = _frozen(model.head_out.weight[:, :, 0].T)  # (H, V)
-        self.out_bias = _frozen(model.head_out.bias)
+        self.out_bias = _frozen(_bias(model.head_out))
         self.layout = [(entry["offset"], entry["size"]) for entry in state_layout(config)]  # flat state queues
 
     def forward(self, tokens: torch.Tensor, *oldest: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -116,7 +125,7 @@ def input_shifts(model: WaveNet) -> list[torch.Tensor]:
     for layer in model.layers:
         shifts.append(shift)
         if layer.residual is not None:
-            shift = shift + layer.residual.bias.detach().double()
+            shift = shift + _bias(layer.residual).detach().double()
     return shifts
 
 
@@ -157,7 +166,9 @@ class LectureWindowGraph(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         modules = list(model.blocks)
-        for linear, norm in zip(modules[1::4], modules[2::4], strict=True):
+        linears, norms = cast("list[nn.Linear]", modules[1::4]), cast("list[nn.BatchNorm1d]", modules[2::4])
+        for linear, norm in zip(linears, norms, strict=True):
+            assert norm.running_mean is not None and norm.running_var is not None  # tracked: the models' default
             scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # (H,)
             self.weights.append(_frozen(linear.weight.T * scale))  # (2W, H)
             self.biases.append(_frozen(norm.bias - norm.running_mean * scale))

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .common.commands import OneLineCommand
+from .common.commands import THREADS, command
 from .model import WavenetModel, shipped_model_path
 from .vocab import BOUNDARY_ID
 
@@ -62,12 +62,12 @@ def measure_speed(model: WavenetModel, batch_size: int, names: int | None = None
     return SpeedResult(batch_size, names, chars, wall, cpu, graph)
 
 
-@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.argument("path", metavar="PATH", required=False)
 @click.option("--batch-sizes", default="1,1024", show_default=True, help="Comma-separated batch sizes.")
 @click.option("--names", type=int, default=None, help="Names per run (default: max(3000, 20 x batch size)).")
 @click.option("--repeats", type=int, default=5, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True, help="Intra-op threads of ONNX Runtime.")
+@click.option("--threads", type=THREADS, default=1, show_default=True, help="Intra-op threads of ONNX Runtime.")
 @click.option("--provider", default="cpu", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch size.")
 def main(path, batch_sizes, names, repeats, threads, provider, as_json):

@@ -5,24 +5,28 @@
     wn-eval --onnx model.onnx --data names.txt --split val
     wn-info model.onnx
 
-Bad input ends in one line "Error: ..." on stderr and exit status 2 (see cli_support.OneLineCommand).
+Bad input ends in one line "Error: ..." on stderr and exit status 2 (see common/commands.py).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import contextlib
 import json
-import os
+import logging
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import click
 
-from .common.commands import OneLineCommand
+from .common.commands import BATCH_SIZE, SEED, THREADS, command, usable_threads
 from .common.dataset import file_sha256, read_items, split_items
 from .common.errors import DataError, WavenetEdgeError
+from .common.version import package_version
+from .config import LIMITS
 from .contract import GRAPH_STEP
 from .generation import DEFAULT_BATCH_SIZE
 from .model import WavenetModel, shipped_model_path
@@ -32,45 +36,59 @@ __all__ = ["eval_command", "generate_command", "info_command"]
 
 PROGRESS_MIN_NAMES = 1000  # show progress on a terminal from this many names on
 FLUSH_EVERY_S = 0.02  # names stream out: the output is flushed at least this often while names arrive
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+MAX_LEN = click.IntRange(1, LIMITS["max_len"][1])  # names longer than a model's longest item make no sense
 
 
 def _load(onnx_path: str | None, provider: str, threads: int | None) -> WavenetModel:
     path = Path(onnx_path) if onnx_path is not None else shipped_model_path()
-    return WavenetModel.load(path, provider=provider, threads=threads)
+    return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
 
 
-def _runtime_version() -> str:
+@contextlib.contextmanager
+def _notes_on_stderr(enabled: bool) -> Iterator[None]:
+    """--verbose: the library's notes (e.g. which provider "auto" passed over, and why) go to stderr."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logger = logging.getLogger("wavenet_edge")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
-        return importlib.metadata.version("wavenet-edge")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _provider_options(func):
-    func = click.option("--threads", type=int, default=None,
+    func = click.option("--threads", type=THREADS, default=None,
                         help="CPU cores to use: rows are split over this many threads, with the same results "
                              "(default: every physical core; batch 1 uses one).")(func)
     func = click.option("--provider", default="auto", show_default=True,
-                        help="auto, cpu, cuda or an exact ONNX Runtime provider name. Never falls back silently.")(func)
+                        help="auto (the best that works here), cpu, cuda or an exact ONNX Runtime provider name; "
+                             "a named provider that cannot run is an error.")(func)
     return func
 
 
-@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@command()
 @click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
 @click.option("-n", "n", type=int, default=10, show_default=True, help="Number of names.")
-@click.option("--seed", type=int, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
 @click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (1: greedy).")
 @click.option("--top-p", type=float, default=None, help="Nucleus sampling: smallest set with this mass, in (0, 1].")
 @click.option("--prefix", default="", help="Every name starts with this text.")
-@click.option("--max-len", type=int, default=None, help="Longest name in characters (default: the model's max_len).")
+@click.option("--max-len", type=MAX_LEN, default=None,
+              help="Longest name in characters (default: the model's max_len).")
 @click.option("--unique", is_flag=True, help="No name twice.")
 @click.option("--exclude", metavar="FILE", default=None, help="Never output a name listed in FILE (one per line).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help='text: one name per line; jsonl: {"name", "logprob"} per line.')
 @_provider_options
-@click.option("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, show_default=True,
+@click.option("--batch-size", type=BATCH_SIZE, default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Names generated side by side (does not change which names a seed gives).")
 @click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
 def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt, provider,
@@ -85,7 +103,8 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
             banned.update(read_items(exclude))
         except DataError as err:
             raise WavenetEdgeError(f"--exclude {err}") from None
-    model = _load(onnx_path, provider, threads)
+    with _notes_on_stderr(verbose):
+        model = _load(onnx_path, provider, threads)
     seed = secrets.randbits(63) if seed is None else seed
     jsonl = fmt == "jsonl"
     names = model.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, prefix=prefix,
@@ -98,26 +117,22 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
     out = sys.stdout
     start = last_flush = time.perf_counter()
     chars = count = 0
-    try:
-        for item in names:
-            if jsonl:
-                name, logprob = item
-                out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
-            else:
-                name = item
-                out.write(name + "\n")
-            count += 1
-            chars += len(name) + 1
-            now = time.perf_counter()
-            if now - last_flush >= FLUSH_EVERY_S:
-                out.flush()
-                last_flush = now
-                if progress:
-                    click.echo(f"\r{count}/{n} names", err=True, nl=False)
-        out.flush()
-    except BrokenPipeError:  # the reader went away (wn-generate | head): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # later flushes go nowhere
-        return
+    for item in names:  # a reader that goes away (wn-generate | head) ends the command quietly (commands.py)
+        if jsonl:
+            name, logprob = cast("tuple[str, float]", item)
+            out.write(json.dumps({"name": name, "logprob": round(logprob, 6)}, ensure_ascii=False) + "\n")
+        else:
+            name = cast(str, item)
+            out.write(name + "\n")
+        count += 1
+        chars += len(name) + 1
+        now = time.perf_counter()
+        if now - last_flush >= FLUSH_EVERY_S:
+            out.flush()
+            last_flush = now
+            if progress:
+                click.echo(f"\r{count}/{n} names", err=True, nl=False)
+    out.flush()
     if progress:
         click.echo(f"\r{count}/{n} names", err=True)
     if verbose:
@@ -138,7 +153,7 @@ def _line_of(path: str, item_number: int) -> int:
     return 0
 
 
-@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@command()
 @click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
 @click.option("--data", "data_path", metavar="FILE", required=True, help="Items, one per line.")
 @click.option("--split", "split_name", type=click.Choice(["train", "val", "test", "all"]), default="val",
@@ -180,7 +195,7 @@ def _shape(entry: dict) -> str:
     return f"{entry['name']} {entry['dtype']} [{', '.join(str(d) for d in entry['shape'])}]"
 
 
-@click.command(cls=OneLineCommand, context_settings=CONTEXT)
+@command()
 @click.argument("path", metavar="PATH")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def info_command(path, fmt):
@@ -197,7 +212,7 @@ def info_command(path, fmt):
         "arch": meta.config.arch, "config": meta.config.to_dict(), "vocab": meta.vocab.to_dict(),
         "receptive_field": meta.receptive_field, "state_size": meta.state_size, "parameters": meta.parameters,
         "metrics": meta.metrics, "data": meta.data, "package_version": meta.package_version,
-        "runtime_version": _runtime_version(), "io": session_io, "providers_available": available_providers(),
+        "runtime_version": package_version(), "io": session_io, "providers_available": available_providers(),
     }
     if fmt == "json":
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))

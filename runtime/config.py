@@ -11,9 +11,27 @@ from dataclasses import asdict, dataclass, fields
 
 from .common.errors import ConfigError
 
-__all__ = ["ARCHITECTURES", "ModelConfig"]
+__all__ = ["ARCHITECTURES", "LIMITS", "MAX_LAYERS", "MAX_RECEPTIVE_FIELD", "MAX_STATE_SIZE", "ModelConfig"]
 
 ARCHITECTURES = ("wavenet", "lecture")
+# The range of every integer setting: values outside them make no model that trains or runs on one machine
+# (a receptive field of a million tokens, 100,000 channels), so they are refused before any work.
+LIMITS = {
+    "vocab_size": (2, 0x110000 + 1),  # every Unicode code point, plus the boundary token
+    "max_len": (1, 10_000),
+    "channels": (1, 4096), "skip_channels": (1, 4096), "head_channels": (1, 4096),
+    "stacks": (1, 64),
+    "n_embd": (1, 4096), "n_hidden": (1, 4096), "block_size": (1, 1024),
+}
+MAX_DILATION = 4096
+MAX_LAYERS = 256  # wavenet: len(dilations) x stacks
+MAX_RECEPTIVE_FIELD = 8192  # tokens
+MAX_STATE_SIZE = 1 << 22  # step graph: floats per generated row (channels x (receptive field - 1)), 16 MiB
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer in {low}..{high}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -52,25 +70,37 @@ class ModelConfig:
         """Raise ConfigError naming the first setting that makes no sense."""
         if self.arch not in ARCHITECTURES:
             raise ConfigError(f"unknown architecture {self.arch!r} (choose from: {', '.join(ARCHITECTURES)})")
-        positive = {"vocab_size": self.vocab_size, "max_len": self.max_len}
+        used = ("vocab_size", "max_len") + (
+            ("channels", "skip_channels", "head_channels", "stacks") if self.arch == "wavenet"
+            else ("n_embd", "n_hidden", "block_size"))
+        for name in used:
+            _check_int(name, getattr(self, name), *LIMITS[name])
         if self.arch == "wavenet":
-            positive.update(channels=self.channels, skip_channels=self.skip_channels,
-                            head_channels=self.head_channels, stacks=self.stacks)
-            if not self.dilations or any(not isinstance(d, int) or d < 1 for d in self.dilations):
-                raise ConfigError(f"dilations must be positive integers, got {list(self.dilations)}")
-            if self.kernel_size != 2:
-                raise ConfigError(f"kernel_size must be 2 (the step graph assumes it), got {self.kernel_size}")
-        else:
-            positive.update(n_embd=self.n_embd, n_hidden=self.n_hidden, block_size=self.block_size)
-            if self.block_size >= 2 and not math.log2(self.block_size).is_integer():
-                raise ConfigError(f"block_size must be a power of two, got {self.block_size}")
-        for name, value in positive.items():
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if self.vocab_size < 2:
-            raise ConfigError(f"vocab_size must be at least 2, got {self.vocab_size}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+            self._validate_wavenet()
+        elif not math.log2(self.block_size).is_integer():
+            raise ConfigError(f"block_size must be a power of two in 1..{LIMITS['block_size'][1]}, "
+                              f"got {self.block_size}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
+                or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+
+    def _validate_wavenet(self) -> None:
+        if not self.dilations or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DILATION
+                                     for d in self.dilations):
+            raise ConfigError(f"dilations must be integers in 1..{MAX_DILATION}, got {list(self.dilations)}")
+        if self.kernel_size != 2:
+            raise ConfigError(f"kernel_size must be 2 (the step graph assumes it), got {self.kernel_size!r}")
+        layers = len(self.dilations) * self.stacks
+        if layers > MAX_LAYERS:
+            raise ConfigError(f"{len(self.dilations)} dilations x {self.stacks} stacks make {layers} layers; "
+                              f"the most is {MAX_LAYERS}")
+        if self.receptive_field > MAX_RECEPTIVE_FIELD:
+            raise ConfigError(f"the receptive field (1 + stacks x sum of dilations) is {self.receptive_field} "
+                              f"tokens; it must be in 2..{MAX_RECEPTIVE_FIELD}")
+        state = (self.receptive_field - 1) * self.channels
+        if state > MAX_STATE_SIZE:
+            raise ConfigError(f"channels x (receptive field - 1) is {state} floats of generation state per name; "
+                              f"the most is {MAX_STATE_SIZE} (fewer channels or smaller dilations)")
 
     @property
     def layer_dilations(self) -> tuple[int, ...]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,8 +49,8 @@ from .vocab import Vocab
 
 __all__ = [
     "FORMAT_VERSION", "GRAPH_KINDS", "GRAPH_STEP", "GRAPH_WINDOW", "INPUT_STATE", "INPUT_TOKENS",
-    "METADATA_PREFIX", "ModelMetadata", "OUTPUT_LOGITS", "OUTPUT_STATE", "READABLE_VERSIONS", "next_state",
-    "oldest_name", "newest_name", "state_layout", "step_feeds",
+    "METADATA_PREFIX", "ModelMetadata", "OUTPUT_LOGITS", "OUTPUT_STATE", "READABLE_VERSIONS", "check_graph_shapes",
+    "next_state", "oldest_name", "newest_name", "state_layout", "step_feeds",
 ]
 
 FORMAT_VERSION = 2  # 2: the step graph's queues live outside the graph (1: inside, shifted by a Split + Concat)
@@ -132,6 +133,55 @@ def io_description(config: ModelConfig, graph: str, version: int = FORMAT_VERSIO
     }
 
 
+class _BadField(Exception):
+    """A metadata field of the wrong type or value (worded by from_props)."""
+
+
+def _json(fields: dict[str, str], key: str, kind: type, default: str | None = None):
+    """The JSON value of metadata field `key`, which must be of `kind` (a JSON object for dict)."""
+    text = fields.get(key, default)
+    if text is None:
+        raise _BadField(f"metadata wavenet_edge.{key} is missing")
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        raise _BadField(f"metadata wavenet_edge.{key} is not valid JSON") from None
+    if not isinstance(value, kind):
+        expected = "a JSON object" if kind is dict else f"JSON {kind.__name__}"
+        raise _BadField(f"metadata wavenet_edge.{key} must be {expected}, got {type(value).__name__}: {text[:40]}")
+    return value
+
+
+def _count(fields: dict[str, str], key: str) -> int:
+    """A non-negative integer metadata field written in decimal digits."""
+    text = fields.get(key, "0")
+    if not text.isascii() or not text.isdigit():
+        raise _BadField(f"metadata wavenet_edge.{key} must be a non-negative integer, got {text[:40]!r}")
+    return int(text)
+
+
+def check_graph_shapes(metadata: ModelMetadata, inputs: Sequence, outputs: Sequence, where: str = "model") -> None:
+    """The widths that the graph declares for its inputs and outputs (objects with .name and .shape, as
+    onnxruntime's get_inputs() gives) must be those the metadata implies: logits vocab_size wide, the
+    state state_size wide, the window receptive_field wide. A width the graph leaves open is not checked
+    here (the loader runs one step to check it). ModelFileError names the first difference."""
+    want = {INPUT_TOKENS: metadata.receptive_field if metadata.graph == GRAPH_WINDOW else None,
+            INPUT_STATE: metadata.state_size, OUTPUT_LOGITS: metadata.config.vocab_size,
+            OUTPUT_STATE: metadata.state_size}
+    what = {INPUT_TOKENS: "tokens per row (the receptive field)", INPUT_STATE: "state floats per row",
+            OUTPUT_LOGITS: "logits per row (the vocabulary size)", OUTPUT_STATE: "state floats per row"}
+    for layer in range(len(metadata.config.layer_dilations)):  # format 2: one queue input and output per layer
+        for name in (oldest_name(layer), newest_name(layer)):
+            want[name], what[name] = metadata.config.channels, "queue floats per row (the channels)"
+    for arg in (*inputs, *outputs):
+        shape = list(arg.shape or [])
+        width = shape[1] if len(shape) > 1 else None
+        expected = want.get(arg.name)
+        if expected is not None and isinstance(width, int) and width != expected:
+            raise ModelFileError(f"{where}: the graph's {arg.name} has {width} {what[arg.name]}; the metadata "
+                                 f"says {expected}")
+
+
 @dataclass
 class ModelMetadata:
     """Everything an exported file says about itself."""
@@ -199,13 +249,25 @@ class ModelMetadata:
         if graph not in GRAPH_KINDS:
             raise ModelFileError(f"{where}: unknown graph kind {graph!r} (expected step or window)")
         try:
-            config = ModelConfig.from_dict(json.loads(ours["config"]))
-            vocab = Vocab.from_dict(json.loads(ours["vocab"]))
-            metrics = json.loads(ours.get("metrics", "{}"))
-            data = json.loads(ours.get("data", "{}"))
-            parameters = int(ours.get("parameters", "0"))
-        except (json.JSONDecodeError, ValueError, ConfigError, VocabError) as err:
+            config = ModelConfig.from_dict(_json(ours, "config", dict))
+            vocab = Vocab.from_dict(_json(ours, "vocab", dict))
+        except (ConfigError, VocabError, TypeError) as err:
             raise ModelFileError(f"{where}: malformed wavenet_edge metadata: {err}") from None
+        except _BadField as err:
+            raise ModelFileError(f"{where}: {err}") from None
+        try:
+            metrics = _json(ours, "metrics", dict, "{}")
+            data = _json(ours, "data", dict, "{}")
+            parameters = _count(ours, "parameters")
+            if "receptive_field" in ours and _count(ours, "receptive_field") != config.receptive_field:
+                raise _BadField(f"metadata wavenet_edge.receptive_field {ours['receptive_field']} does not match "
+                                f"the config's {config.receptive_field}")
+            described = json.loads(json.dumps(io_description(config, graph, version)))
+            if "io" in ours and _json(ours, "io", dict) != described:
+                raise _BadField("metadata wavenet_edge.io does not match the config (the graph's inputs, outputs "
+                                "and state layout follow from it)")
+        except _BadField as err:
+            raise ModelFileError(f"{where}: {err}") from None
         if vocab.size != config.vocab_size:
             raise ModelFileError(
                 f"{where}: vocabulary of {vocab.size} ids does not match config vocab_size {config.vocab_size}"
@@ -220,10 +282,15 @@ class ModelMetadata:
                 raw = base64.b64decode(ours["initial_state"], validate=True)
             except (KeyError, ValueError):
                 raise ModelFileError(f"{where}: metadata wavenet_edge.initial_state is missing or malformed") from None
+            if len(raw) % 4:
+                raise ModelFileError(f"{where}: metadata wavenet_edge.initial_state holds {len(raw)} bytes, not a "
+                                     f"whole number of float32 values")
             state = np.frombuffer(raw, dtype="<f4").astype(np.float32)
             if state.shape != (meta.state_size,):
                 raise ModelFileError(
                     f"{where}: initial state holds {state.size} values, the config needs {meta.state_size}"
                 )
+            if not np.isfinite(state).all():
+                raise ModelFileError(f"{where}: metadata wavenet_edge.initial_state holds NaN or infinite values")
             meta.initial_state = state
         return meta

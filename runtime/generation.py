@@ -164,7 +164,7 @@ def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationReques
         if t >= oldest + room:  # rows at max_len end here: the end token is forced, its probability still counted
             full = born <= t - room
             chosen[full] = BOUNDARY_ID
-            if logprobs:
+            if chosen_logp is not None:  # asked for logprobs
                 chosen_logp[full] = log_softmax(logits[full])[:, BOUNDARY_ID]
         out[t % cap] = chosen
         if logprobs:
@@ -232,7 +232,7 @@ def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, s
                 key = block_keys[index % ONE_ROW_BLOCK:][:1]  # [1]
                 uniforms += stream_uniforms(key, min(len(uniforms), room + 1 - position), start=position)[0].tolist()
             token, token_logp = draw(step(), uniforms[position], logprobs)
-            if logprobs:
+            if token_logp is not None:  # asked for logprobs
                 logprob += token_logp
             if token == BOUNDARY_ID:
                 break
@@ -246,9 +246,9 @@ def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, s
         index += 1
 
 
-def filter_names(stream: Iterable[tuple[int, str, float]], n: int, unique: bool = False,
+def filter_names(stream: Iterable[tuple[int, str, float | None]], n: int, unique: bool = False,
                  exclude: Iterable[str] | None = None,
-                 patience: int = DEFAULT_PATIENCE) -> Iterator[tuple[int, str, float]]:
+                 patience: int = DEFAULT_PATIENCE) -> Iterator[tuple[int, str, float | None]]:
     """The first `n` names of an endless `stream` that are not in `exclude` and, with `unique`, not seen
     before. Gives up (WavenetEdgeError) after `patience` rejected names in a row."""
     banned = set(exclude or ())

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
-from .common.errors import ModelFileError
+from .common.errors import ModelFileError, first_line
 from .contract import ModelMetadata
 from .generation import (
     DEFAULT_BATCH_SIZE,
@@ -25,6 +26,7 @@ from .generation import (
     encode_prefix,
     filter_names,
 )
+from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
 from .modelfile import read_onnx_props
 from .providers import CPU, ProviderError, create_session, resolve_providers
@@ -35,7 +37,7 @@ from .workers import parallel_stream, physical_cores, worker_count
 __all__ = ["SHIPPED_MODEL", "WavenetModel", "shipped_model_path"]
 
 SHIPPED_MODEL = ("wavenet_edge.models", "wavenet.onnx")
-MAX_THREADS = 256
+MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.py)
 # what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
 _LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
     "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
@@ -109,9 +111,9 @@ class WavenetModel:
             session = create_session(path, providers, threads=1 if on_cpu else threads,
                                      session_options=session_options)
         except _LOAD_ERRORS as err:
-            detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}") from None
+            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {first_line(err)}") from None
         _check_io(session, metadata, str(path))
+        check_graph(session, metadata, str(path))  # widths and one step against the metadata
         return cls(session, metadata, path, threads=min(workers, MAX_THREADS))
 
     @classmethod
@@ -157,9 +159,10 @@ class WavenetModel:
         runners = self._runners[:worker_count(self.threads, request)]
         stream = parallel_stream(runners, self.metadata.vocab, request, logprobs=return_logprobs)
         if filtering:
+            assert n is not None  # refused above
             stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
         if return_logprobs:
-            return ((name, logprob) for _, name, logprob in stream)
+            return ((name, cast(float, logprob)) for _, name, logprob in stream)
         return (name for _, name, _ in stream)
 
     def generate(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -169,10 +172,11 @@ class WavenetModel:
         """`n` names as a list (see `iter_generate`)."""
         if n is None:
             raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
-        return list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                                       prefix=prefix, max_len=max_len, batch_size=batch_size,
-                                       return_logprobs=return_logprobs, unique=unique, exclude=exclude,
-                                       patience=patience))
+        names = list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                                        prefix=prefix, max_len=max_len, batch_size=batch_size,
+                                        return_logprobs=return_logprobs, unique=unique, exclude=exclude,
+                                        patience=patience))
+        return cast("list[str] | list[tuple[str, float]]", names)  # all names, or all (name, logprob) pairs
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""

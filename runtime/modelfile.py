@@ -48,6 +48,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def _fields(data: bytes, known: set[int] | None = None):
     """Yield (field number, wire type, value) of a message; LEN values are bytes, others ints."""
     pos = 0
+    value: int | bytes
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7

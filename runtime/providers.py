@@ -1,21 +1,25 @@
 """Execution providers and ONNX Runtime sessions: ask for a provider, get exactly it or a clear error.
 
-    providers = resolve_providers("auto")            # ["CUDAExecutionProvider"] on a GPU build, else CPU
+    providers = resolve_providers("auto")            # [CUDA, CPU] on a GPU build, else [CPU]: tried in order
     session = create_session("model.onnx", providers, threads=1)
 
-ONNX Runtime itself falls back to the CPU with only a warning when a requested provider is missing;
-here a provider that is not installed is an error that names the installed ones, and a session that
-did not take the requested provider is refused too.
+"auto" is the best provider that works here: CUDA when the installed build has it and a session starts
+on it, else the CPU (a note through logging says why CUDA was passed over; wn-generate --verbose shows
+it). A provider named explicitly is exactly that provider or an error: ONNX Runtime itself falls back to
+the CPU with only a warning (printed on stdout) when a provider is missing or cannot start; here a
+provider that is not installed is an error that names the installed ones, and one that is installed
+but cannot run (onnxruntime-gpu without a GPU or driver) is an error that says so.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import onnxruntime as ort
 
-from .common.errors import WavenetEdgeError
+from .common.errors import WavenetEdgeError, first_line
 
 __all__ = ["CPU", "CUDA", "PROVIDER_ALIASES", "ProviderError", "available_providers", "create_session",
            "make_session_options", "resolve_providers"]
@@ -23,8 +27,16 @@ __all__ = ["CPU", "CUDA", "PROVIDER_ALIASES", "ProviderError", "available_provid
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 PROVIDER_ALIASES = {"cpu": CPU, "cuda": CUDA}
-AUTO_PREFERENCE = (CUDA, CPU)  # "auto": the first of these that is installed (TensorRT, Azure... are skipped)
+AUTO_PREFERENCE = (CUDA, CPU)  # "auto": the first of these that works here (TensorRT, Azure... are skipped)
 GPU_HINT = " (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+# CUDA is installed (onnxruntime-gpu) but does not start: the package is not what is missing
+CUDA_DID_NOT_START = " (onnxruntime-gpu is installed; is there a GPU with its driver and the CUDA and cuDNN libraries?)"
+
+log = logging.getLogger(__name__)
+
+
+class AutoProviders(list):
+    """The providers "auto" may use, best first: create_session takes the first one that starts."""
 
 
 class ProviderError(WavenetEdgeError):
@@ -52,7 +64,7 @@ def resolve_providers(provider: str | Sequence[str] = "auto") -> list[str]:
     """ONNX Runtime provider names for "auto", "cpu", "cuda", an exact provider name, or a list of those."""
     installed = available_providers()
     if isinstance(provider, str) and provider.strip().lower() == "auto":
-        return [next(p for p in (*AUTO_PREFERENCE, installed[0]) if p in installed)]
+        return AutoProviders([p for p in AUTO_PREFERENCE if p in installed] or installed[:1])
     names = [provider] if isinstance(provider, str) else list(provider)
     if not names:
         raise ProviderError("no execution provider requested")
@@ -79,19 +91,57 @@ def make_session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
+def _new_session(path: str | Path, options: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
+    # enable_fallback=0: ONNX Runtime's own fallback would print to stdout and switch providers silently
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers, enable_fallback=0)
+
+
+def _auto_session(path: str | Path, options: ort.SessionOptions, providers: AutoProviders) -> ort.InferenceSession:
+    """The first of `providers` on which a session starts; a note (logging, INFO) for each passed over."""
+    for i, name in enumerate(providers):
+        rest = providers[i + 1:]
+        try:
+            session = _new_session(path, options, [name, *([CPU] if name != CPU else [])])
+        except Exception as err:  # onnxruntime's own types; a model it cannot load fails on the CPU too
+            if not rest:
+                raise
+            log.info("%s is installed but cannot run here (%s); using %s", name, first_line(err), rest[0])
+            continue
+        used = session.get_providers()
+        if name in used or not rest:
+            return session
+        log.info("%s is installed but did not start (a missing CUDA library or driver?); using %s", name, used[0])
+        return session
+    raise ProviderError("no execution provider to try")
+
+
 def create_session(path: str | Path, providers: list[str], threads: int | None = None,
                    session_options: ort.SessionOptions | None = None) -> ort.InferenceSession:
-    """An InferenceSession that really runs on `providers[0]` (ProviderError otherwise).
+    """An InferenceSession that really runs on `providers[0]` (ProviderError otherwise), or, for the
+    AutoProviders of "auto", on the first of them that works.
 
     Raises onnxruntime's own exceptions for a model it cannot load; the caller words those.
     """
     options = session_options if session_options is not None else make_session_options(threads)
     if session_options is not None and threads is not None:
         options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    if isinstance(providers, AutoProviders):
+        return _auto_session(path, options, providers)
+    try:
+        session = _new_session(path, options, providers)
+    except Exception as err:
+        if providers[0] == CPU:
+            raise
+        try:  # the model or the provider? A model that loads on the CPU puts the blame on the provider.
+            _new_session(path, options, [CPU])
+        except Exception:
+            raise err from None
+        hint = CUDA_DID_NOT_START if providers[0] == CUDA else ""
+        raise ProviderError(f"execution provider {providers[0]} is installed but cannot run here: "
+                            f"{first_line(err)}{hint}") from None
     used = session.get_providers()
     if providers[0] not in used:
-        hint = GPU_HINT if providers[0] == CUDA else ""
+        hint = CUDA_DID_NOT_START if providers[0] == CUDA else ""
         raise ProviderError(
             f"ONNX Runtime did not take execution provider {providers[0]} (the session runs on "
             f"{', '.join(used)}){hint}"

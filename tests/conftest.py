@@ -1,8 +1,61 @@
-"""Fixtures shared by the test files."""
+"""Fixtures shared by the test files, and the torch-free run.
+
+`pip install . pytest` (no train extra) runs every test module that needs neither torch nor onnx: the runtime
+tests, on the committed fixtures. A module that imports torch, onnx, onnxscript, wavenet_edge.train or
+wavenet_edge.export (directly or through a helper module in tests/) is skipped there with a one-line reason.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+from functools import cache
+from pathlib import Path
+
 import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+TRAIN_EXTRA = ("torch", "onnx", "onnxscript")  # what `pip install .` leaves out and the train extra adds
+NEEDS_TRAIN_EXTRA = (*TRAIN_EXTRA, "wavenet_edge.train", "wavenet_edge.export")
+
+
+@cache
+def missing_train_extra() -> tuple[str, ...]:
+    return tuple(name for name in TRAIN_EXTRA if importlib.util.find_spec(name) is None)
+
+
+@cache
+def train_extra_import(path: Path, seen: frozenset[Path] = frozenset()) -> str | None:
+    """The first module-level import in `path` that needs the train extra (followed into tests/ helpers)."""
+    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            if any(name == extra or name.startswith(extra + ".") for extra in NEEDS_TRAIN_EXTRA):
+                return name
+            helper = TESTS_DIR / f"{name.split('.')[0]}.py"
+            if helper.is_file() and helper not in seen | {path} and (via := train_extra_import(helper, seen | {path})):
+                return f"{name} -> {via}"
+    return None
+
+
+class NeedsTrainExtra(pytest.Module):
+    """A test module that cannot be imported here: skipped as a whole, with the reason."""
+
+    def collect(self):
+        missing = ", ".join(missing_train_extra())
+        pytest.skip(f"{self.path.name} needs the train extra ({missing} not installed; it imports "
+                    f"{train_extra_import(self.path)}): pip install -e '.[dev]'")
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    if missing_train_extra() and train_extra_import(module_path):
+        return NeedsTrainExtra.from_parent(parent, path=module_path)
+    return None
 
 
 @pytest.fixture(scope="module")

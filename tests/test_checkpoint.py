@@ -3,6 +3,7 @@ of bad file (never a traceback, never code run from the file)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import random
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from wavenet_edge.runtime.common.dataset import split_items
-from wavenet_edge.runtime.common.errors import ModelFileError
+from wavenet_edge.runtime.common.errors import ModelFileError, WriteError
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train.checkpoint import (
@@ -109,11 +110,11 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(trained, monkeypatc
 
     def save_half_then_fail(obj, f, *args, **kwargs):
         real_save(obj, f, *args, **kwargs)
-        Path(f).write_bytes(Path(f).read_bytes()[:100])  # half-written...
-        raise OSError("disk full")  # ...and then the write fails
+        f.truncate(100)  # half-written...
+        raise OSError(errno.ENOSPC, "No space left on device")  # ...and then the write fails
 
     monkeypatch.setattr(torch, "save", save_half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match="cannot write: No space left on device"):
         save_checkpoint(load_checkpoint(trained), trained)
     assert trained.read_bytes() == before
     assert sorted(p.name for p in trained.parent.iterdir()) == files_before
@@ -183,7 +184,7 @@ def test_unknown_format_version(trained):
 def test_malformed_checkpoints(trained):
     raw = torch.load(trained, weights_only=True)
     torch.save({**raw, "config": {**raw["config"], "channels": 0}}, trained)
-    assert load_error(trained) == f"{trained}: malformed checkpoint: channels must be a positive integer, got 0"
+    assert load_error(trained) == f"{trained}: malformed checkpoint: channels must be an integer in 1..4096, got 0"
     torch.save({**raw, "vocab": {"boundary_id": 0, "chars": ["a", "b"]}}, trained)
     assert load_error(trained) == f"{trained}: vocabulary size 3 does not match config {VOCAB.size}"
     torch.save({**raw, "state_dict": {"w": [1, 2]}}, trained)

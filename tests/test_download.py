@@ -1,4 +1,8 @@
-"""The real download code (urllib) against a local HTTP server that serves the shared names.txt."""
+"""The real download code (urllib) against a local HTTP server that serves a names.txt the test writes.
+
+The known data set "names" is pointed at the local server, with the SHA-256 of the served file; the real
+entry (URL, file name, hash of makemore's names.txt) is checked on its own.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
+from tiny_data import names_like
 
 from wavenet_edge.runtime.common.dataset import file_sha256, read_items
 from wavenet_edge.runtime.common.errors import DataError
@@ -19,11 +24,10 @@ from wavenet_edge.train import download
 from wavenet_edge.train.data_cli import main as data_main
 from wavenet_edge.train.download import DATA_DIR_ENV, KNOWN_DATASETS, fetch_dataset, resolve_data
 
-NAMES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "names.txt"
-NAMES_SHA = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
-NAMES_COUNT = 32033
-
-pytestmark = pytest.mark.skipif(not NAMES.is_file(), reason=f"shared data file {NAMES} is absent")
+MAKEMORE_NAMES_SHA = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"  # names.txt, 32,033 names
+NAMES_COUNT = 300
+NAMES_BODY = ("\n".join(names_like(NAMES_COUNT)) + "\n").encode()  # what the local server serves
+NAMES_SHA = hashlib.sha256(NAMES_BODY).hexdigest()
 
 
 @pytest.fixture
@@ -31,7 +35,7 @@ def server(monkeypatch):
     """A local HTTP server on 127.0.0.1 that serves `state.body` with `state.status` and counts requests."""
     for var in ("no_proxy", "NO_PROXY"):  # a proxy from the environment must not intercept 127.0.0.1
         monkeypatch.setenv(var, "*")
-    state = SimpleNamespace(body=NAMES.read_bytes(), status=200, requests=[], release=None)
+    state = SimpleNamespace(body=NAMES_BODY, status=200, requests=[], release=None)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -54,8 +58,9 @@ def server(monkeypatch):
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_port}/names.txt"
-    # The known data set, pointed at the local server (the hash and file name stay the real ones).
-    monkeypatch.setitem(KNOWN_DATASETS, "names", dataclasses.replace(KNOWN_DATASETS["names"], url=state.url))
+    # The known data set, pointed at the local server and the served file's hash (the file name stays the real one).
+    monkeypatch.setitem(KNOWN_DATASETS, "names",
+                        dataclasses.replace(KNOWN_DATASETS["names"], url=state.url, sha256=NAMES_SHA))
     yield state
     if state.release is not None:
         state.release.set()
@@ -64,11 +69,11 @@ def server(monkeypatch):
     thread.join(5)
 
 
-def test_known_dataset_matches_the_shared_copy():
+def test_known_dataset_is_makemores_names():
     names = KNOWN_DATASETS["names"]
     assert names.url == "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
     assert names.filename == "names.txt"
-    assert names.sha256 == NAMES_SHA == file_sha256(NAMES)
+    assert names.sha256 == MAKEMORE_NAMES_SHA
 
 
 def test_fetch_downloads_verifies_and_creates_the_data_dir(server, tmp_path):
@@ -77,7 +82,7 @@ def test_fetch_downloads_verifies_and_creates_the_data_dir(server, tmp_path):
     assert path == data_dir / "names.txt"
     assert server.requests == ["/names.txt"]
     assert file_sha256(path) == NAMES_SHA
-    assert path.read_bytes() == NAMES.read_bytes()
+    assert path.read_bytes() == NAMES_BODY
     assert len(read_items(path)) == NAMES_COUNT
     assert sorted(p.name for p in data_dir.iterdir()) == ["names.txt"]  # no temporary file left
 
@@ -101,7 +106,7 @@ def test_url_overrides_the_source(server, tmp_path, monkeypatch):
 
 
 def test_wrong_hash_is_refused_and_nothing_is_left(server, tmp_path):
-    server.body = NAMES.read_bytes() + b"\nzzz"
+    server.body = NAMES_BODY + b"zzz\n"
     actual = hashlib.sha256(server.body).hexdigest()
     with pytest.raises(DataError) as info:
         fetch_dataset("names", tmp_path)

@@ -401,7 +401,8 @@ def test_cli_bad_output_paths(tmp_path, wavenet_ckpt):
         ([str(good), str(tmp_path / "nope" / "m.onnx")],
          f"Error: output {tmp_path / 'nope' / 'm.onnx'}: directory {tmp_path / 'nope'} does not exist"),
         ([str(good), str(tmp_path / "." / "model.pt")],
-         f"Error: output {tmp_path / 'model.pt'} is the same file as the input {good}"),
+         f"Error: output {tmp_path / 'model.pt'}: is the same file as the input checkpoint {good}; an output "
+         "never replaces an input"),
         ([str(good), str(tmp_path)], f"Error: output {tmp_path}: is a directory"),
         ([str(good), str(tmp_path / "m.onnx"), "--graph", "step", "--opset", "11"],
          "Error: opset 11 is not supported"),

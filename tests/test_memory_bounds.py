@@ -63,7 +63,8 @@ def test_batch_size_above_the_limit_is_refused_and_a_big_one_costs_only_n_rows(m
 def test_cli_refuses_a_huge_batch_size_in_one_line(models):
     result = CliRunner().invoke(cli.generate_command, ["--onnx", str(models.step), "--batch-size", str(10**9)])
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == f"Error: batch size must be an integer in 1..{generation.MAX_BATCH_SIZE}, got 1000000000\n"
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert f"1<=x<={generation.MAX_BATCH_SIZE}" in result.stderr
 
 
 def test_scoring_a_very_long_item_among_many_is_bounded(model):

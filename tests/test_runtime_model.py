@@ -1,4 +1,6 @@
-"""WavenetModel.load: file validation (one-line ModelFileError), execution providers, and the torch-free runtime."""
+"""WavenetModel.load: file validation (one-line ModelFileError), execution providers, and the torch-free runtime.
+
+Runs on the committed fixtures (no torch, no onnx)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import onnx
 import onnxruntime as ort
 import pytest
-from tiny_models import ITEMS, VOCAB, bad_files, exported, rewrite_props
+from model_files import FIXTURES, bad_files, rename_first_op, rewrite_props
+from tiny_data import ITEMS, VOCAB
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import providers as providers_module
@@ -26,7 +28,7 @@ CUDA = "CUDAExecutionProvider"
 
 @pytest.fixture(scope="module")
 def models():
-    return exported()
+    return FIXTURES
 
 
 # ---------------------------------------------------------------- loading
@@ -48,7 +50,8 @@ def test_load_exposes_metadata_graph_and_providers(models):
 def test_read_props_without_a_session(models):
     props = read_onnx_props(models.step)
     assert props[METADATA_PREFIX + "graph"] == "step"
-    assert props == {p.key: p.value for p in onnx.load(str(models.step)).metadata_props}
+    session = ort.InferenceSession(str(models.step), providers=["CPUExecutionProvider"])
+    assert props == session.get_modelmeta().custom_metadata_map
 
 
 def test_bad_files_raise_one_line_model_file_errors(models, tmp_path):
@@ -63,7 +66,8 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
     # the window graph's file, claiming to be a step graph (with a valid initial state)
     step_props = read_onnx_props(models.step)
     liar = rewrite_props(models.window, tmp_path / "liar.onnx", graph="step",
-                         initial_state=step_props[METADATA_PREFIX + "initial_state"])
+                         initial_state=step_props[METADATA_PREFIX + "initial_state"],
+                         io=step_props[METADATA_PREFIX + "io"])
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(liar, provider="cpu")
     expected = (f"{liar}: graph inputs ['tokens'] do not match the step graph contract "
@@ -72,10 +76,7 @@ def test_graph_that_breaks_the_contract_is_refused(models, tmp_path):
 
 
 def test_onnx_runtime_load_failure_is_one_line(models, tmp_path):
-    proto = onnx.load(str(models.step))
-    proto.graph.node[0].op_type = "NoSuchOperator"
-    broken = tmp_path / "broken.onnx"
-    onnx.save(proto, str(broken))
+    broken = rename_first_op(models.step, tmp_path / "broken.onnx", "NoSuchOperator")
     with pytest.raises(ModelFileError) as info:
         WavenetModel.load(broken, provider="cpu")
     assert str(info.value).startswith(f"{broken}: ONNX Runtime cannot load the model: ")
@@ -121,7 +122,7 @@ def test_unknown_provider_and_bad_threads_are_refused(models):
     with pytest.raises(ProviderError) as info:
         resolve_providers("tpu")
     assert str(info.value) == f"execution provider 'tpu' is not available here; installed: {installed()}"
-    with pytest.raises(ProviderError, match=r"^threads must be an integer in 1\.\.256, got 0$"):
+    with pytest.raises(ProviderError, match=r"^threads must be an integer in 1\.\.1024, got 0$"):
         WavenetModel.load(models.step, provider="cpu", threads=0)
     with pytest.raises(ProviderError, match="no execution provider requested"):
         resolve_providers([])
@@ -130,7 +131,7 @@ def test_unknown_provider_and_bad_threads_are_refused(models):
 
 def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
     class FallbackSession:  # what onnxruntime does with a provider it cannot use: silently run on the CPU
-        def __init__(self, path, sess_options=None, providers=None):
+        def __init__(self, path, sess_options=None, providers=None, **kwargs):
             pass
 
         def get_providers(self):
@@ -141,7 +142,8 @@ def test_session_that_did_not_take_the_provider_is_refused(models, monkeypatch):
         create_session(models.step, ["CUDAExecutionProvider"])
     assert str(info.value) == (
         "ONNX Runtime did not take execution provider CUDAExecutionProvider (the session runs on "
-        "CPUExecutionProvider) (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+        "CPUExecutionProvider) (onnxruntime-gpu is installed; is there a GPU with its driver and the CUDA and "
+        "cuDNN libraries?)"
     )
 
 

@@ -1,37 +1,21 @@
-"""WavenetModel.score: float64 log-probabilities that agree with the torch model, for both graph kinds."""
+"""WavenetModel.score on the committed fixtures (no torch): both graph kinds, batching, errors. The torch parity of
+the scores is in test_torch_parity.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from tiny_models import ITEMS, VOCAB, exported, torch_logprobs
+from model_files import FIXTURES
+from tiny_data import ITEMS, VOCAB
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime import scoring as scoring_module
 from wavenet_edge.runtime.common.errors import WavenetEdgeError
 
-TOL = 1e-4
-
 
 @pytest.fixture(scope="module")
 def models():
-    return exported()
-
-
-CASES = [("step", "wavenet"), ("window", "wavenet"), ("lecture_window", "lecture")]
-
-
-@pytest.mark.parametrize("path_name, torch_name", CASES)
-def test_score_agrees_with_the_torch_model(models, path_name, torch_name):
-    model = WavenetModel.load(getattr(models, path_name), provider="cpu")
-    items = ITEMS[:150] + ["k", "anan", "elelelelelel"]  # lengths 1 .. 12 (max_len), duplicates included
-    result = model.score(items)
-    expected, n_chars = torch_logprobs(getattr(models, torch_name), items)
-    assert result.n_items == len(items)
-    assert result.n_chars == n_chars == sum(len(item) + 1 for item in items)
-    assert result.nll_per_char == pytest.approx(-expected.sum() / n_chars, abs=TOL)
-    np.testing.assert_allclose(result.logprobs, expected, atol=TOL)
-    assert isinstance(result.logprobs[0], float) and len(result.logprobs) == len(items)
+    return FIXTURES
 
 
 def test_step_and_window_graphs_score_alike(models):

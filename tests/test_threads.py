@@ -7,10 +7,9 @@ import itertools
 import threading
 
 import pytest
-from click.testing import CliRunner
 from tiny_models import ITEMS, exported
 
-from wavenet_edge.runtime import WavenetModel, cli, scoring, workers
+from wavenet_edge.runtime import WavenetModel, scoring, workers
 from wavenet_edge.runtime.generation import GenerationRequest
 from wavenet_edge.runtime.providers import ProviderError
 
@@ -81,9 +80,7 @@ def test_default_threads_is_every_physical_core(models):
     assert WavenetModel.load(models.step, provider="cpu").threads == workers.physical_cores()
 
 
-@pytest.mark.parametrize("threads", [0, -1, 257, 20000])
+@pytest.mark.parametrize("threads", [0, -1, 1025, 20000])
 def test_bad_thread_counts_are_refused(models, threads):
-    with pytest.raises(ProviderError, match=rf"^threads must be an integer in 1\.\.256, got {threads}$"):
+    with pytest.raises(ProviderError, match=rf"^threads must be an integer in 1\.\.1024, got {threads}$"):
         WavenetModel.load(models.step, provider="cpu", threads=threads)
-    result = CliRunner().invoke(cli.generate_command, ["--onnx", str(models.step), "--threads", str(threads)])
-    assert result.exit_code == 2 and result.stderr == f"Error: threads must be an integer in 1..256, got {threads}\n"

@@ -265,9 +265,9 @@ OPTION_CASES = [
     (["--optimizer", "adam"], "--optimizer must be one of adamw, sgd, got 'adam'"),
     (["--dilations", "1,0"], "--dilations must be positive integers, got '1,0'"),
     (["--dilations", "a,b"], "--dilations must be comma-separated positive integers, got 'a,b'"),
-    (["--channels", 0], "channels must be a positive integer, got 0"),
-    (["--arch", "lecture", "--block-size", 6], "block_size must be a power of two, got 6"),
-    (["--threads", 0], "--threads must be at least 1, got 0"),
+    (["--channels", 0], "channels must be an integer in 1..4096, got 0"),
+    (["--arch", "lecture", "--block-size", 6], "block_size must be a power of two in 1..1024, got 6"),
+    (["--threads", 0], "Invalid value for '--threads': 0 is not in the range 1<=x<=1024."),
 ]
 
 

@@ -113,19 +113,21 @@ def test_fields_unused_by_an_architecture_are_not_checked():
 
 
 @pytest.mark.parametrize("kwargs, text", [
-    ({"dilations": (1, 0, 4)}, "dilations must be positive integers, got [1, 0, 4]"),
-    ({"dilations": (1, -2)}, "dilations must be positive integers, got [1, -2]"),
-    ({"dilations": ()}, "dilations must be positive integers, got []"),
-    ({"dilations": (1, 2.5)}, "dilations must be positive integers, got [1, 2.5]"),
+    ({"dilations": (1, 0, 4)}, "dilations must be integers in 1..4096, got [1, 0, 4]"),
+    ({"dilations": (1, -2)}, "dilations must be integers in 1..4096, got [1, -2]"),
+    ({"dilations": ()}, "dilations must be integers in 1..4096, got []"),
+    ({"dilations": (1, 2.5)}, "dilations must be integers in 1..4096, got [1, 2.5]"),
     ({"arch": "gpt"}, "unknown architecture 'gpt' (choose from: wavenet, lecture)"),
-    ({"dropout": 1.0}, "dropout must be in [0, 1), got 1.0"),
-    ({"dropout": -0.1}, "dropout must be in [0, 1), got -0.1"),
-    ({"arch": "lecture", "block_size": 6}, "block_size must be a power of two, got 6"),
-    ({"arch": "lecture", "block_size": 0}, "block_size must be a positive integer, got 0"),
+    ({"dropout": 1.0}, "dropout must be a number in [0, 1), got 1.0"),
+    ({"dropout": -0.1}, "dropout must be a number in [0, 1), got -0.1"),
+    ({"arch": "lecture", "block_size": 6}, "block_size must be a power of two in 1..1024, got 6"),
+    ({"arch": "lecture", "block_size": 0}, "block_size must be an integer in 1..1024, got 0"),
     ({"kernel_size": 3}, "kernel_size must be 2 (the step graph assumes it), got 3"),
-    ({"channels": 0}, "channels must be a positive integer, got 0"),
-    ({"max_len": 0}, "max_len must be a positive integer, got 0"),
-    ({"vocab_size": 1}, "vocab_size must be at least 2, got 1"),
+    ({"channels": 0}, "channels must be an integer in 1..4096, got 0"),
+    ({"max_len": 0}, "max_len must be an integer in 1..10000, got 0"),
+    ({"vocab_size": 1}, "vocab_size must be an integer in 2..1114113, got 1"),
+    ({"channels": True}, "channels must be an integer in 1..4096, got True"),
+    ({"stacks": 65}, "stacks must be an integer in 1..64, got 65"),
 ])
 def test_bad_config(kwargs, text):
     with pytest.raises(ConfigError) as info:

@@ -1,7 +1,11 @@
-"""Shared by the runtime tests: tiny models trained and exported once per test session, and torch references.
+"""Tiny torch models trained and exported once per test session, torch references, and the fixture writer.
 
-Not a test module itself (it has no tests); the runtime test modules import it. Only the tests use torch:
-the runtime under test never does.
+    from tiny_models import exported, torch_greedy
+    models = exported()                                  # trained on tiny_data.ITEMS in about ten seconds
+    torch_greedy(models.wavenet, "ka")                   # what the runtime's greedy name must be
+
+Needs torch (the train extra): only torch tests and fixtures/make_fixtures.py import it; the runtime under test
+never does. Not a test module (no tests).
 """
 
 from __future__ import annotations
@@ -14,32 +18,19 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from model_files import FIXTURES
+from tiny_data import DATA, ITEMS, MAX_LEN, METRICS, VOCAB
 from torch.nn import functional as F
 
 from wavenet_edge.export import export_model
 from wavenet_edge.runtime.config import ModelConfig
-from wavenet_edge.runtime.contract import METADATA_PREFIX
-from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
+from wavenet_edge.runtime.vocab import BOUNDARY_ID
 from wavenet_edge.train.checkpoint import Checkpoint
 from wavenet_edge.train.models import build_model
 
-SYLLABLES = ["ka", "li", "mo", "ra", "ne", "to", "su", "vi", "el", "an", "jo", "ry"]
-
-
-def make_items(count: int = 400, seed: int = 0) -> list[str]:
-    """Names of 2-3 syllables: enough structure for a tiny model to learn in a few hundred steps."""
-    rng = random.Random(seed)
-    return ["".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))) for _ in range(count)]
-
-
-ITEMS = make_items()
-VOCAB = Vocab.from_items(ITEMS)
-MAX_LEN = 12
 WAVENET = ModelConfig(vocab_size=VOCAB.size, max_len=MAX_LEN, channels=8, skip_channels=8, head_channels=8,
                       dilations=(1, 2, 4))
 LECTURE = ModelConfig(arch="lecture", vocab_size=VOCAB.size, max_len=MAX_LEN, n_embd=4, n_hidden=8, block_size=8)
-METRICS = {"train_loss": 1.5, "val_loss": 1.6, "step": 300}
-DATA = {"sha256": "0" * 64, "source": "test-syllables", "split": {"seed": 42}}
 
 
 def padded_batch(config: ModelConfig, items: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,54 +117,24 @@ def torch_greedy(model: torch.nn.Module, prefix: str = "", max_len: int = MAX_LE
     return VOCAB.decode(ids)
 
 
-def rewrite_props(src: Path, dst: Path, **changes: str | None) -> Path:
-    """Copy an .onnx file with some wavenet_edge.* metadata changed (None: removed)."""
-    proto = onnx.load(str(src))
-    props = {p.key: p.value for p in proto.metadata_props}
-    for key, value in changes.items():
-        if value is None:
-            props.pop(METADATA_PREFIX + key, None)
-        else:
-            props[METADATA_PREFIX + key] = value
-    del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, props)
-    onnx.save(proto, str(dst))
-    return dst
+def strip_debug_info(path: Path) -> Path:
+    """Drop the torch exporter's per-node debug metadata (stack traces with this checkout's absolute paths, fx
+    names) in place: what stays is what the runtime reads, and the file no longer depends on where it was made."""
+    proto = onnx.load(str(path))
+    for node in proto.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    onnx.save(proto, str(path))
+    return path
 
 
-def bad_files(root: Path, good: Path) -> dict[str, tuple[Path, str]]:
-    """name -> (path, exact one-line message)."""
-    root.mkdir(exist_ok=True)
-    data = good.read_bytes()
-    cases: dict[str, tuple[Path, str]] = {}
-    missing = root / "missing.onnx"
-    cases["missing"] = missing, f"{missing}: no such file"
-    cases["directory"] = root, f"{root}: is a directory, not an .onnx file"
-    empty = root / "empty.onnx"
-    empty.write_bytes(b"")
-    cases["empty"] = empty, f"{empty}: empty file, not an ONNX model"
-    text = root / "names.onnx"
-    text.write_text("\n".join(ITEMS[:20]) + "\n")
-    cases["text"] = text, f"{text}: not an ONNX model"
-    zipped = root / "checkpoint.onnx"
-    zipped.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
-    cases["zip"] = zipped, f"{zipped}: not an ONNX model"
-    for fraction in (0.1, 0.5, 0.9):
-        cut = root / f"truncated{fraction}.onnx"
-        cut.write_bytes(data[: int(len(data) * fraction)])
-        cases[f"truncated {fraction}"] = cut, f"{cut}: truncated ONNX file (a field runs past the end of the file)"
-    last = root / "truncated-last-byte.onnx"
-    last.write_bytes(data[:-1])
-    cases["truncated last byte"] = last, f"{last}: truncated ONNX file (a field runs past the end of the file)"
-    foreign = root / "foreign.onnx"
-    proto = onnx.load(str(good))
-    del proto.metadata_props[:]
-    onnx.save(proto, str(foreign))
-    cases["not ours"] = foreign, f"{foreign}: not a wavenet-edge model (no wavenet_edge.* metadata)"
-    future = rewrite_props(good, root / "future.onnx", format_version="3")
-    cases["version"] = future, f"{future}: unsupported format version 3 (this runtime reads versions 1, 2)"
-    graph = rewrite_props(good, root / "graph.onnx", graph="recurrent")
-    cases["graph kind"] = graph, f"{graph}: unknown graph kind 'recurrent' (expected step or window)"
-    no_vocab = rewrite_props(good, root / "novocab.onnx", vocab=None)
-    cases["no vocab"] = no_vocab, f"{no_vocab}: metadata wavenet_edge.vocab is missing"
-    return cases
+def write_fixtures(out_dir: Path) -> list[Path]:
+    """The committed fixtures (model_files.FIXTURES), written into `out_dir` from this session's exported models."""
+    models = exported()
+    written = []
+    for source, fixture in ((models.step, FIXTURES.step), (models.window, FIXTURES.window),
+                            (models.lecture_window, FIXTURES.lecture_window)):
+        target = out_dir / fixture.name
+        target.write_bytes(source.read_bytes())
+        written.append(strip_debug_info(target))
+    return written

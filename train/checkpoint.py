@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, VocabError
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, VocabError, first_line
 from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
-from .models import build_model
+from .models import LectureNet, WaveNet, build_model
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Checkpoint", "load_checkpoint", "model_from_checkpoint",
            "save_checkpoint"]
@@ -49,8 +48,8 @@ class Checkpoint:
 
 def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> None:
     """Write atomically: a kill mid-write leaves the previous file intact."""
-    with atomic_path(path) as tmp:
-        torch.save(ckpt.to_dict(), tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:  # through Python's file: a full disk is an OSError
+        torch.save(ckpt.to_dict(), handle)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -66,8 +65,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             raise ModelFileError(f"{path}: refused by weights_only loading (not a safe checkpoint): {reason}") from None
         raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {reason}") from None
     except Exception as err:  # torch's legacy loader fails on random bytes in many ways (KeyError, IndexError...)
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {detail}") from None
+        raise ModelFileError(f"{path}: not a readable checkpoint (truncated or corrupt?): {first_line(err)}") from None
     if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
         raise ModelFileError(f"{path}: not a wavenet-edge checkpoint")
     version = raw.get("format_version")
@@ -96,11 +94,11 @@ def _unpickling_reason(err: pickle.UnpicklingError) -> str:
     return lines[-1].split("WeightsUnpickler error:")[-1].strip() if lines else "unsafe content"
 
 
-def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> nn.Module:
+def model_from_checkpoint(ckpt: Checkpoint, where: str = "checkpoint") -> WaveNet | LectureNet:
     """The best-val model of a checkpoint, in eval mode; ModelFileError when the weights do not fit."""
     model = build_model(ckpt.config)
     try:
         model.load_state_dict(ckpt.state_dict)
     except RuntimeError as err:
-        raise ModelFileError(f"{where}: weights do not match the config: {str(err).splitlines()[0]}") from None
+        raise ModelFileError(f"{where}: weights do not match the config: {first_line(err)}") from None
     return model.eval()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.common.commands import EXIT_INTERRUPTED, OneLineCommand
+from wavenet_edge.runtime.common.commands import BATCH_SIZE, EXIT_INTERRUPTED, SEED, THREADS, command, usable_threads
 from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.runtime.common.errors import ConfigError, DataError, ModelFileError
 from wavenet_edge.runtime.common.files import check_output_path
@@ -66,9 +66,9 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
     return TrainSettings(**merged)
 
 
-@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@command(show_default=True)
 @click.option("--data", "data_spec", required=True, help="Text file, one item per line, or a known data set: names.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "out_path", type=click.Path(), default=None,
               help="Checkpoint to write (best val weights). Default: model.pt, or the --resume file.")
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), default=None,
               help="Start from a named recipe (model and settings); other options override it.")
@@ -84,7 +84,7 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--block-size", type=int, default=None, help="lecture: context length (a power of two).")
 @click.option("--max-len", type=int, default=None, help="Longest item accepted (characters).")
 @click.option("--steps", type=int, default=TrainSettings.steps, help="Total optimisation steps.")
-@click.option("--batch-size", type=int, default=None, help="Items (wavenet) or windows (lecture) per step.")
+@click.option("--batch-size", type=BATCH_SIZE, default=None, help="Items (wavenet) or windows (lecture) per step.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (adamw 3e-3, sgd 0.1).")
 @click.option("--optimizer", type=str, default=None, help=f"{' or '.join(OPTIMIZERS)} (default per arch).")
 @click.option("--weight-decay", type=float, default=TrainSettings.weight_decay)
@@ -93,9 +93,9 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--grad-clip", type=float, default=TrainSettings.grad_clip, help="Gradient norm clip (0: off).")
 @click.option("--eval-every", type=int, default=TrainSettings.eval_every, help="Steps between evaluations.")
 @click.option("--samples", type=int, default=TrainSettings.samples, help="Names printed at each evaluation.")
-@click.option("--seed", type=int, default=TrainSettings.seed)
+@click.option("--seed", type=SEED, default=TrainSettings.seed)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice).")
+@click.option("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice).")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
 @click.option("--data-dir", default="data", help="Where known data sets are downloaded.")
@@ -105,15 +105,16 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
          grad_clip, eval_every, samples, seed, device, threads, resume_path, data_dir, quiet):
     """Train a character-level model on DATA and write the best-val checkpoint to --out."""
     out_path = Path(out_path or resume_path or "model.pt")
-    check_output_path(out_path, "--out")
+    outputs = {"--out": out_path, "metrics log": metrics_log_path(out_path), "loss plot": loss_plot_path(out_path)}
+    for option, path in outputs.items():  # before any work: wn-train must not find out after training
+        check_output_path(path, option, inputs={"--resume": resume_path} if option != "--out" else None)
     settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              weight_decay=weight_decay, warmup_steps=warmup, min_lr_ratio=min_lr_ratio,
                              grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples)
     if recipe is not None:
         settings = merge_settings(RECIPES[recipe].settings, settings)
     settings.validate()
-    if threads is not None and threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    threads = usable_threads(threads)
     model_options = {"arch": arch, "channels": channels, "skip_channels": skip_channels,
                      "head_channels": head_channels, "stacks": stacks, "dropout": dropout, "n_embd": n_embd,
                      "n_hidden": n_hidden, "block_size": block_size, "max_len": max_len,
@@ -138,6 +139,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         config = ModelConfig(**model_options)  # validates before the data is read
 
     data_path = resolve_data(data_spec, data_dir)
+    for option, path in outputs.items():
+        check_output_path(path, option, inputs={"--data": data_path})
     items = read_items(data_path, max_len=config.max_len)
     split = split_items(items)
     vocab = Vocab.from_items(split.train)

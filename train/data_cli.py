@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from wavenet_edge.runtime.common.commands import OneLineCommand
+from wavenet_edge.runtime.common.commands import command
 from wavenet_edge.runtime.common.dataset import file_sha256, read_items
 
 from .download import DATA_DIR_ENV, KNOWN_DATASETS, fetch_dataset
@@ -18,7 +18,7 @@ from .download import DATA_DIR_ENV, KNOWN_DATASETS, fetch_dataset
 __all__ = ["main"]
 
 
-@click.command(cls=OneLineCommand, help=f"""Fetch the known data set NAME ({', '.join(sorted(KNOWN_DATASETS))}),
+@command(help=f"""Fetch the known data set NAME ({', '.join(sorted(KNOWN_DATASETS))}),
 check its SHA-256 and print its path, item count and hash. A verified copy already in the data directory
 is reused without any download.""")
 @click.argument("name")

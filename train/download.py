@@ -21,7 +21,7 @@ from pathlib import Path
 
 from wavenet_edge.runtime.common.dataset import file_sha256
 from wavenet_edge.runtime.common.errors import DataError
-from wavenet_edge.runtime.common.files import atomic_path
+from wavenet_edge.runtime.common.files import atomic_path, check_output_path
 
 __all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "KNOWN_DATASETS", "Dataset", "default_data_dir", "fetch_dataset",
            "resolve_data"]
@@ -87,6 +87,7 @@ def fetch_dataset(name: str, data_dir: str | Path | None = None, url: str | None
             return target
         log.warning("%s: SHA-256 %s does not match the expected %s; downloading it again",
                     target, cached, dataset.sha256)
+    check_output_path(target, "data set file")  # a regular file or nothing, in a writable directory
     log.info("downloading %s to %s", source, target)
     with atomic_path(target) as tmp:
         actual = _download(source, tmp, timeout)

@@ -8,6 +8,8 @@ prediction sees exactly the all-boundary context of the lecture's windowed model
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -64,7 +66,8 @@ class WaveNet(nn.Module):
         c = config
         self.embedding = nn.Embedding(c.vocab_size, c.channels)
         dilations = c.layer_dilations
-        self.layers = nn.ModuleList(
+        # an nn.ModuleList, typed as what it holds (a ModuleList's items type-check as plain Modules)
+        self.layers: Sequence[GatedResidualLayer] = nn.ModuleList(  # type: ignore[assignment]
             GatedResidualLayer(c.channels, c.skip_channels, d, c.dropout, residual=i < len(dilations) - 1)
             for i, d in enumerate(dilations)
         )
@@ -95,7 +98,7 @@ class WaveNet(nn.Module):
         prefix = boundary_prefix(idx, self.receptive_field - 1) if shortcut else 0
         const = self.embedding.weight[BOUNDARY_ID].view(1, 1, -1)  # (1, 1, C): input at padding positions
         body = self.embedding(idx[:, prefix:])  # (B, L - prefix, C)
-        skips = 0
+        skips: torch.Tensor = 0  # type: ignore[assignment]  # the first skip output replaces it
         for layer in self.layers:
             reach = min(prefix, layer.dilation)
             if reach:
@@ -173,7 +176,7 @@ class LectureNet(nn.Module):
         return self.out(x).view(b, length - r + 1, -1)  # (B, L - R + 1, V)
 
 
-def build_model(config: ModelConfig) -> nn.Module:
+def build_model(config: ModelConfig) -> WaveNet | LectureNet:
     """A fresh model of `config.arch`."""
     return WaveNet(config) if config.arch == "wavenet" else LectureNet(config)
 

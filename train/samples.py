@@ -7,16 +7,17 @@ product's fast sampler is the ONNX runtime's.
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
+
+from .models import LectureNet, WaveNet
 
 __all__ = ["sample_names"]
 
 
 @torch.no_grad()
-def sample_names(model: nn.Module, vocab: Vocab, n: int, max_len: int, generator: torch.Generator,
+def sample_names(model: WaveNet | LectureNet, vocab: Vocab, n: int, max_len: int, generator: torch.Generator,
                  temperature: float = 1.0, device: torch.device | str = "cpu") -> list[str]:
     """n names sampled in one batch; each row stops at its first boundary token or at max_len characters."""
     was_training = model.training

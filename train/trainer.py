@@ -97,6 +97,7 @@ def loss_plot_path(checkpoint_path: str | Path) -> Path:
 def lr_at(step: int, s: TrainSettings) -> float:
     """Learning rate for `step` (0-based). adamw: linear warm-up, then cosine to lr * min_lr_ratio.
     sgd: the lecture's recipe, lr for the first 75% of the steps, lr / 10 after."""
+    assert s.lr is not None, "settings not resolved"
     if s.optimizer == "sgd":
         return s.lr if step < 0.75 * s.steps else s.lr / 10
     if step < s.warmup_steps:
@@ -157,6 +158,7 @@ class Trainer:
     # -- setup -------------------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
+        assert s.lr is not None, "settings not resolved"
         if s.optimizer == "sgd":
             return torch.optim.SGD(self.model.parameters(), lr=s.lr)
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
@@ -190,7 +192,7 @@ class Trainer:
                 lr = lr_at(self.step, s)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                x, y = self.train_batches.sample(s.batch_size, self.batch_rng)
+                x, y = self.train_batches.sample(s.batch_size, self.batch_rng)  # type: ignore[arg-type]  # resolved
                 logits = self.model(x.to(self.device))  # (B, T, V)
                 loss = F.cross_entropy(logits.flatten(0, 1), y.to(self.device).flatten(), ignore_index=IGNORE_INDEX)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -250,6 +252,7 @@ class Trainer:
             "history": self.history, "elapsed": self.elapsed,
             "settings": asdict(self.settings),
         }
+        assert self.best_state is not None  # written after the first evaluation
         return Checkpoint(self.config, self.vocab, self.best_state, self.best or {}, self.data_info, train_state)
 
     # -- Ctrl-C: finish the current step, write the checkpoint, stop -------------------------------

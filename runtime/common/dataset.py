@@ -38,8 +38,8 @@ def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x})") from None
     items = []
-    for number, line in enumerate(text.split("\n"), start=1):  # only \n ends a line, as for the byte checks
-        item = line.strip()
+    for number, text_line in enumerate(text.split("\n"), start=1):  # only \n ends a line, as for the byte checks
+        item = text_line.strip()
         if not item:
             continue
         if max_len is not None and len(item) > max_len:

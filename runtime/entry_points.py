@@ -1,0 +1,18 @@
+"""Console scripts of the runtime: wn-generate, wn-eval, wn-info (see runtime/common/launch.py for why
+they import their command lazily)."""
+
+from .common.launch import launch
+
+__all__ = ["wn_eval", "wn_generate", "wn_info"]
+
+
+def wn_generate() -> None:
+    launch("wn-generate", "wavenet_edge.runtime.cli", "generate_command")
+
+
+def wn_eval() -> None:
+    launch("wn-eval", "wavenet_edge.runtime.cli", "eval_command")
+
+
+def wn_info() -> None:
+    launch("wn-info", "wavenet_edge.runtime.cli", "info_command")
