@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from .sampling import RowUniforms, Sampler, SamplingParams, log_softmax, row_key
 from .vocab import BOUNDARY_ID, Vocab
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "encode_prefix", "filter_names",
-           "generate_stream"]
+           "generate_chunks", "generate_stream"]
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_PATIENCE = 1000  # --unique/--exclude: give up after this many rejected samples in a row
@@ -125,6 +126,13 @@ def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationReques
 
     first, stride: this stream's name j is the request's name first + j * stride (its random numbers are
     that name's), so `stride` streams with first = 0..stride-1 share the names of one request (threads)."""
+    return chain.from_iterable(generate_chunks(runner, vocab, request, logprobs, first, stride))
+
+
+def generate_chunks(runner: GraphRunner, vocab: Vocab, request: GenerationRequest, logprobs: bool = True,
+                    first: int = 0, stride: int = 1) -> Iterator[list[tuple[int, str, float | None]]]:
+    """generate_stream's items in lists, one list per step that finished names (less per-name overhead:
+    worker threads hand a whole list to the reader at once)."""
     prefix_ids = encode_prefix(vocab, request.prefix)
     total = request.n  # None: endless
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
@@ -199,14 +207,17 @@ def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationReques
                 born, index, logprob, out = born[keep], index[keep], logprob[keep], out[:, keep]
         if width:
             oldest = int(np.minimum.reduce(born))
-        while next_out in ready:
-            name, lp = ready.pop(next_out)
-            yield next_out, name, lp
-            next_out += 1
+        if next_out in ready:
+            done = []
+            while next_out in ready:
+                name, lp = ready.pop(next_out)
+                done.append((next_out, name, lp))
+                next_out += 1
+            yield done
 
 
 def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, start_logprob: float, prefix: str,
-             vocab: Vocab, logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
+             vocab: Vocab, logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
     """generate_stream with one row: the same names and log-probabilities as the batched loop (the same
     uniforms, the same float64 operations in the same order), one name after the other, with none of
     its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations.
@@ -242,7 +253,7 @@ def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, s
             logits = step()
             if logprobs:
                 logprob += float(log_softmax(logits)[0, BOUNDARY_ID])
-        yield index, prefix + "".join(text), logprob if logprobs else None
+        yield [(index, prefix + "".join(text), logprob if logprobs else None)]
         index += 1
 
 

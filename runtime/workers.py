@@ -14,6 +14,7 @@ of this model is too small to split (2 intra-op threads were slower than 1 at ba
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import threading
@@ -21,14 +22,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .generation import GenerationRequest, generate_stream
+from .generation import GenerationRequest, generate_chunks, generate_stream
 from .graphs import GraphRunner
 from .vocab import Vocab
 
 __all__ = ["MIN_ROWS_PER_WORKER", "physical_cores", "parallel_stream", "worker_count"]
 
 MIN_ROWS_PER_WORKER = 64  # below this many rows a worker's per-step Python overhead outweighs the second core
-_QUEUE_NAMES = 4096  # names a worker may run ahead of the reader
+_QUEUE_CHUNKS = 256  # lists of names (one per step) a worker may run ahead of the reader
 _POLL_S = 0.1
 
 
@@ -68,7 +69,7 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
         yield from generate_stream(runners[0], vocab, request, logprobs)
         return
     stop = threading.Event()
-    queues = [queue.Queue(maxsize=_QUEUE_NAMES) for _ in range(workers)]
+    queues = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in range(workers)]
 
     def put(worker: int, item) -> bool:
         while not stop.is_set():
@@ -84,8 +85,8 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
         try:
             if share.n == 0:
                 return
-            for item in generate_stream(runners[worker], vocab, share, logprobs, first=worker, stride=workers):
-                if not put(worker, item):
+            for chunk in generate_chunks(runners[worker], vocab, share, logprobs, first=worker, stride=workers):
+                if not put(worker, chunk):  # one list per step: one hand-over for all the names it finished
                     return
         except BaseException as err:  # handed to the reader, which raises it
             put(worker, err)
@@ -93,13 +94,17 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
     threads = [threading.Thread(target=work, args=(w,), daemon=True, name=f"wavenet-edge-{w}") for w in range(workers)]
     for thread in threads:
         thread.start()
+    buffers = [collections.deque() for _ in range(workers)]  # names handed over and not yet yielded
     try:
         index = 0
         while request.n is None or index < request.n:
-            item = queues[index % workers].get()
-            if isinstance(item, BaseException):
-                raise item
-            _, name, logprob = item
+            buffer = buffers[index % workers]
+            while not buffer:
+                chunk = queues[index % workers].get()
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                buffer.extend(chunk)
+            _, name, logprob = buffer.popleft()
             yield index, name, logprob
             index += 1
     finally:
