@@ -1,6 +1,11 @@
-"""Write models/README.md, the model card of the shipped model, from measurements made here and now.
+"""Write models/README.md, the model card of the shipped models, from measurements made here and now.
 
     python benchmarks/model_card.py --results runs/benchmark/results.json --onnx models/wavenet.onnx
+    python benchmarks/model_card.py --results runs/benchmark/results.json --shipped small \
+        --large-onnx models/wavenet-large.onnx                  # the small and the large model
+
+The results table lists every run of results.json (e.g. small, large, default, lecture) with the command
+that trains it.
 
 Every figure in the card comes from this script: training figures from the benchmark run's
 results.json (benchmarks/train.py), file sizes and metadata from the .onnx files, NLL on the three
@@ -17,6 +22,9 @@ from pathlib import Path
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
+from wavenet_edge.train.recipes import RECIPES
+
+LABELS = {"default": "first shipped model", "lecture": "the lecture's model, same data and split"}
 
 
 def split_losses(model: WavenetModel, split) -> dict[str, float]:
@@ -32,11 +40,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--novelty-samples", type=int, default=10_000)
     parser.add_argument("--out", default="models/README.md")
+    parser.add_argument("--shipped", default=None,
+                        help="the recipe of --onnx (default: small if results.json has it, else default)")
+    parser.add_argument("--large", default="large", help="the recipe of --large-onnx")
+    parser.add_argument("--large-onnx", default="models/wavenet-large.onnx", help="the large model (if shipped)")
     args = parser.parse_args()
 
     bench = json.loads(Path(args.results).read_text())
     runs = {r["recipe"]: r for r in bench["results"]}
-    ours, lecture = runs["default"], runs.get("lecture")
+    shipped = args.shipped or ("small" if "small" in runs else "default")
+    ours = runs[shipped]
     data_path = resolve_data(args.data)
     items = read_items(data_path)
     split = split_items(items)
@@ -88,34 +101,45 @@ def main() -> None:
         "",
         "## Training",
         "",
-        "- Command: `python benchmarks/train.py --data names --threads 1` (with the lecture baseline), "
-        "or alone: `wn-train --data names --recipe default --out runs/wavenet.pt`.",
-        "- Recipe `default` in full: `" + recipe_command(ours) + "`",
+        f"- Command: `{ours.get('command') or 'wn-train --data names --recipe ' + shipped}`.",
+        f"- Recipe `{shipped}` in full: `" + recipe_command(ours) + "`",
         f"- Best val at step {ours['best_step']:,} of {ours['settings']['steps']:,}; wall time "
         f"{ours['wall_s']:.0f} s on {bench['machine']} (2-core x86_64, torch CPU build).",
-        "- Export: `wn-export runs/benchmark/default.pt models/wavenet.onnx --quantize int8 --data data/names.txt`.",
+        f"- Export: `wn-export {ours['checkpoint']} models/wavenet.onnx --quantize int8 --data data/names.txt`.",
         "",
         "## Results (mean NLL per character, end token included; lower is better)",
         "",
         "| model | parameters | train | val | test | training time |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| **this model** (`default`) | {ours['parameters']:,} | {ours['train_loss']:.4f} | "
-        f"{ours['val_loss']:.4f} | {ours['test_loss']:.4f} | {ours['wall_s']:.0f} s |",
     ]
-    if lecture:
-        lines.append(f"| lecture baseline, same run (`lecture`) | {lecture['parameters']:,} | "
-                     f"{lecture['train_loss']:.4f} | {lecture['val_loss']:.4f} | {lecture['test_loss']:.4f} | "
-                     f"{lecture['wall_s']:.0f} s |")
+    large_file = Path(args.large_onnx) if Path(args.large_onnx).is_file() else None
+    for r in ordered_runs(runs, shipped, args.large):
+        lines.append(f"| {run_label(r['recipe'], shipped, args.large, large_file)} | {r['parameters']:,} | "
+                     f"{r['train_loss']:.4f} | {r['val_loss']:.4f} | {r['test_loss']:.4f} | {training_time(r, runs)} |")
     published = bench["lecture_published"]
     lines += [
         f"| lecture, published | {published['parameters']:,} | {published['train_loss']} | "
         f"{published['val_loss']} | | |",
+        "",
+        "Commands (each model from the repo, with `mkdir -p runs`; `small` needs its teacher, `large`, first):",
+        "",
+        *[f"- `{r['recipe']}`: `{r.get('command') or 'wn-train --data names --recipe ' + r['recipe']}`"
+          for r in ordered_runs(runs, shipped, args.large)],
         "",
         f"The same splits scored from the exported file by the ONNX runtime (`wn-eval --onnx {args.onnx} "
         f"--data data/names.txt --split val`): train {onnx_losses['train']:.4f}, val {onnx_losses['val']:.4f}, "
         f"test {onnx_losses['test']:.4f}.",
         "",
     ]
+    if large_file is not None:
+        large = WavenetModel.load(large_file, provider="cpu")
+        large_losses = split_losses(large, split)
+        lc = large.metadata.config
+        lines += [f"The large model `{large_file.name}` ({large.metadata.parameters:,} parameters, {lc.channels} "
+                  f"channels, {lc.skip_channels} skip, {lc.head_channels} head, dilations {list(lc.dilations)} x "
+                  f"{lc.stacks}, {large_file.stat().st_size / 1024:.0f} KiB), scored the same way: train "
+                  f"{large_losses['train']:.4f}, val {large_losses['val']:.4f}, test {large_losses['test']:.4f}.",
+                  ""]
     if int8_line:
         lines += ["| file | size | val | change vs fp32 |", "|---|---:|---:|---:|",
                   f"| fp32 (`{Path(args.onnx).name}`) | {size / 1024:.0f} KiB | {onnx_losses['val']:.4f} | |",
@@ -141,6 +165,28 @@ def main() -> None:
     print("\n".join(lines))
 
 
+def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
+    """The shipped model, the large one, the first shipped model, the lecture's, then the rest."""
+    first = [name for name in (shipped, large, "default", "lecture") if name in runs]
+    return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
+
+
+def run_label(name: str, shipped: str, large: str, large_file: Path | None) -> str:
+    if name == shipped:
+        return f"**this model** (`{name}`)"
+    if name == large:
+        return f"large model (`{name}`)" + (f", `{large_file.name}`" if large_file else "")
+    return f"{LABELS.get(name, RECIPES[name].description if name in RECIPES else name)} (`{name}`)"
+
+
+def training_time(run: dict, runs: dict) -> str:
+    """Wall time; a distilled model's own time plus its teacher's."""
+    teacher = RECIPES[run["recipe"]].teacher if run["recipe"] in RECIPES else None
+    if teacher and teacher in runs:
+        return f"{run['wall_s']:.0f} s + {runs[teacher]['wall_s']:.0f} s (teacher)"
+    return f"{run['wall_s']:.0f} s"
+
+
 def recipe_command(run: dict) -> str:
     c, s = run["config"], run["settings"]
     return (f"wn-train --data names --out runs/wavenet.pt --arch {c['arch']} --channels {c['channels']} "
@@ -149,7 +195,10 @@ def recipe_command(run: dict) -> str:
             f"--max-len {c['max_len']} --steps {s['steps']} --batch-size {s['batch_size']} --lr {s['lr']} "
             f"--optimizer {s['optimizer']} --weight-decay {s['weight_decay']} --warmup {s['warmup_steps']} "
             f"--min-lr-ratio {s['min_lr_ratio']} --grad-clip {s['grad_clip']} --eval-every {s['eval_every']} "
-            f"--seed {s['seed']}")
+            f"--seed {s['seed']}" + (f" --ema {s['ema']}" if s.get("ema") else "")
+            + (f" --teacher runs/{RECIPES[run['recipe']].teacher}.pt --distill-weight {s.get('distill_weight')} "
+               f"--distill-temperature {s.get('distill_temperature')} --distill-schedule {s.get('distill_schedule')}"
+               if run["recipe"] in RECIPES and RECIPES[run["recipe"]].teacher else ""))
 
 
 if __name__ == "__main__":

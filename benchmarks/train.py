@@ -2,6 +2,13 @@
 
     python benchmarks/train.py                          # names.txt (fetched), both recipes, ~20 min on 2 cores
     python benchmarks/train.py --recipes default --threads 2
+    python benchmarks/train.py --recipes large,small,default,lecture --threads 1     # all four (~1.5 h)
+    python benchmarks/train.py --checkpoints small=runs/small.pt,large=runs/large.pt \
+        --keep benchmarks/results/train.json            # measure trained checkpoints, keep the other runs
+
+A recipe with a teacher (`small` distils from `large`) uses OUT_DIR/<teacher>.pt, so list the teacher first.
+--checkpoints measures checkpoints trained elsewhere (by the recipe's wn-train command) instead of training:
+their training time is the trainer's own clock at the last evaluation.
 
 Writes OUT_DIR/{default,lecture}.pt (+ metrics logs), OUT_DIR/results.json and a loss-curve PNG of
 both runs. Loss = mean NLL per character, end token included (the lecture's metric); test is
@@ -15,7 +22,7 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,7 +31,8 @@ from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_i
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 from wavenet_edge.train.batches import SequenceBatcher
-from wavenet_edge.train.checkpoint import model_from_checkpoint
+from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
+from wavenet_edge.train.distill import Teacher
 from wavenet_edge.train.download import resolve_data
 from wavenet_edge.train.evaluate import mean_nll
 from wavenet_edge.train.plots import plot_loss_curves
@@ -43,21 +51,49 @@ class PrintReporter(Reporter):
               f"val {record['val_loss']:.4f} ({record['elapsed_s']:.0f} s)", file=sys.stderr, flush=True)
 
 
+def recipe_command(name: str, out_dir: str = "runs") -> str:
+    """The wn-train command(s) that train recipe `name` (its teacher first)."""
+    teacher = RECIPES[name].teacher
+    first = f"{recipe_command(teacher, out_dir)} && " if teacher else ""
+    taught = f" --teacher {out_dir}/{teacher}.pt" if teacher else ""
+    return f"{first}wn-train --data names --recipe {name}{taught} --out {out_dir}/{name}.pt --threads 1"
+
+
 def run_recipe(name: str, split, vocab: Vocab, data_info: dict, out_dir: Path, steps: int | None) -> dict:
     recipe = RECIPES[name]
     config = ModelConfig(**{**recipe.model, "vocab_size": vocab.size})
     settings = recipe.settings if steps is None else replace(recipe.settings, steps=steps)
     out_path = out_dir / f"{name}.pt"
+    teacher = Teacher.load(out_dir / f"{recipe.teacher}.pt", vocab) if recipe.teacher else None
     started = time.perf_counter()
-    result = Trainer(config, vocab, split, settings, out_path, data_info, reporter=PrintReporter(name)).run()
+    result = Trainer(config, vocab, split, settings, out_path, data_info, reporter=PrintReporter(name),
+                     teacher=teacher).run()
     wall = time.perf_counter() - started
-    model = model_from_checkpoint(result.checkpoint)
-    test = mean_nll(model, SequenceBatcher(split.test, vocab, config.receptive_field), torch.device("cpu"))
-    best = result.best
-    return {"recipe": name, "description": recipe.description, "config": config.to_dict(),
-            "settings": asdict(settings), "parameters": best["parameters"], "best_step": best["step"],
+    return measured(name, result.checkpoint, split, wall, out_path)
+
+
+def measured(name: str, ckpt, split, wall: float, path: Path) -> dict:
+    """The results record of a trained checkpoint: its best-val figures and the test loss, measured once."""
+    model = model_from_checkpoint(ckpt)
+    test = mean_nll(model, SequenceBatcher(split.test, ckpt.vocab, ckpt.config.receptive_field), torch.device("cpu"))
+    best, recipe = ckpt.metrics, RECIPES.get(name)
+    return {"recipe": name, "description": recipe.description if recipe else "", "config": ckpt.config.to_dict(),
+            "settings": ckpt.train_state["settings"], "parameters": best["parameters"], "best_step": best["step"],
             "train_loss": best["train_loss"], "val_loss": best["val_loss"], "test_loss": test,
-            "wall_s": wall, "checkpoint": str(out_path), "history": result.history}
+            "wall_s": wall, "checkpoint": str(path), "history": ckpt.train_state["history"],
+            "command": recipe_command(name) if recipe else "", "teacher": ckpt.teacher.get("metrics", {})}
+
+
+def checkpoint_results(spec: str, split, data_info: dict) -> list[dict]:
+    """name=path,... -> results records of checkpoints trained elsewhere, on the same data."""
+    results = []
+    for item in spec.split(","):
+        name, _, path = item.partition("=")
+        ckpt = load_checkpoint(path)
+        if ckpt.data.get("sha256") != data_info["sha256"]:
+            sys.exit(f"Error: {path}: trained on other data (sha256 {ckpt.data.get('sha256')})")
+        results.append(measured(name, ckpt, split, ckpt.train_state["history"][-1]["elapsed_s"], Path(path)))
+    return results
 
 
 def plot_results(summary: dict, path: Path) -> Path:
@@ -76,6 +112,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (smoke runs)")
     parser.add_argument("--plot", default=None, help="loss-curve PNG (default: OUT_DIR/loss_curves.png)")
+    parser.add_argument("--checkpoints", default=None, metavar="NAME=PATH,...",
+                        help="measure these trained checkpoints instead of training --recipes")
+    parser.add_argument("--keep", metavar="RESULTS_JSON", default=None,
+                        help="also list the runs of an earlier results.json (the new ones replace those of the "
+                             "same recipe)")
     parser.add_argument("--replot", metavar="RESULTS_JSON", default=None,
                         help="only redraw the plot from an earlier run's results.json")
     args = parser.parse_args()
@@ -94,8 +135,18 @@ def main() -> None:
     data_info = {"source": args.data, "file": data_path.name, "sha256": file_sha256(data_path),
                  "items": len(items), "split": split.describe()}
 
-    results = [run_recipe(name, split, vocab, data_info, out_dir, args.steps) for name in args.recipes.split(",")]
+    if args.checkpoints:
+        results = checkpoint_results(args.checkpoints, split, data_info)
+    else:
+        results = [run_recipe(name, split, vocab, data_info, out_dir, args.steps) for name in args.recipes.split(",")]
+    if args.keep:
+        new = {r["recipe"] for r in results}
+        kept = [r for r in json.loads(Path(args.keep).read_text())["results"] if r["recipe"] not in new]
+        results += [{**r, "command": r.get("command") or recipe_command(r["recipe"])} for r in kept]
     machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    if args.checkpoints:
+        machine = (f"{platform.machine()}, torch {torch.__version__}; training times from each checkpoint's log "
+                   "(its wn-train command, --threads 1)")
     summary = {"data": data_info, "machine": machine, "results": results, "lecture_published": LECTURE_PUBLISHED}
     (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
     plot = plot_results(summary, Path(args.plot or out_dir / "loss_curves.png"))

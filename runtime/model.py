@@ -28,7 +28,6 @@ from .generation import (
 )
 from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
-from .modelfile import read_onnx_props
 from .providers import CPU, ProviderError, create_session, resolve_providers
 from .sampling import SamplingParams
 from .scoring import ScoreResult, score
@@ -42,6 +41,36 @@ MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.
 _LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
     "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
     "RuntimeException", "EPFail") if hasattr(_ort_state, name)) + (RuntimeError,)
+_ONNX_START = b"\x08"  # an ONNX ModelProto opens with its ir_version field (1, varint)
+_ORT_FORMAT_ID = b"ORTM"  # bytes 4-8 of an ORT-format (flatbuffers) file
+
+
+def _file_head(path: Path) -> bytes:
+    """The first bytes of a model file, or ModelFileError in one line (missing, a directory, unreadable, empty)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not an .onnx file") from None
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot read: {err.strerror}") from None
+    if not head:
+        raise ModelFileError(f"{path}: empty file, not an ONNX model")
+    return head
+
+
+def _load_failure(path: Path, head: bytes, err: Exception) -> ModelFileError:
+    """One line for a file ONNX Runtime cannot load: foreign bytes, a damaged model, or a graph it refuses."""
+    detail = first_line(err)
+    if head[4:8] == _ORT_FORMAT_ID:
+        return ModelFileError(f"{path}: truncated or damaged ORT-format file: {detail}")
+    if "Protobuf parsing failed" in detail or "No graph was found" in detail:
+        if head.startswith(_ONNX_START):
+            return ModelFileError(f"{path}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)")
+        return ModelFileError(f"{path}: not an ONNX model")
+    return ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}")
 
 
 def shipped_model_path() -> Path:
@@ -86,7 +115,7 @@ class WavenetModel:
     @classmethod
     def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,
              session_options: ort.SessionOptions | None = None) -> WavenetModel:
-        """Open and validate an .onnx file written by wn-export.
+        """Open and validate an .onnx (or ORT-format .ort) file written by wn-export.
 
         provider: "auto" (CUDA when installed, else CPU), "cpu", "cuda", an exact ONNX Runtime provider name,
         or a list of those in priority order. A provider that is not installed is an error, never a silent
@@ -99,8 +128,7 @@ class WavenetModel:
         version, graph not matching the contract) or ProviderError, each one line.
         """
         path = Path(path)
-        props = read_onnx_props(path)
-        metadata = ModelMetadata.from_props(props, where=str(path))
+        head = _file_head(path)
         providers = resolve_providers(provider)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or not 1 <= threads <= MAX_THREADS):
@@ -111,7 +139,10 @@ class WavenetModel:
             session = create_session(path, providers, threads=1 if on_cpu else threads,
                                      session_options=session_options)
         except _LOAD_ERRORS as err:
-            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {first_line(err)}") from None
+            raise _load_failure(path, head, err) from None
+        # the metadata as ONNX Runtime read it: the same for .onnx and .ort files
+        props = session.get_modelmeta().custom_metadata_map
+        metadata = ModelMetadata.from_props(props, where=str(path))
         _check_io(session, metadata, str(path))
         check_graph(session, metadata, str(path))  # widths and one step against the metadata
         return cls(session, metadata, path, threads=min(workers, MAX_THREADS))

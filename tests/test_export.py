@@ -443,7 +443,6 @@ def test_cli_quantize_failure_keeps_fp32_only(tmp_path, wavenet_ckpt, monkeypatc
 
 
 def test_cli_quantize_with_the_runtime_scorer(tmp_path, lecture_ckpt):
-    pytest.importorskip("wavenet_edge.runtime.model")
     data = tmp_path / "names.txt"
     data.write_text("\n".join(ITEMS) + "\n")
     result = CliRunner().invoke(export_cli.main, [str(lecture_ckpt[1]), str(tmp_path / "m.onnx"), "--no-verify",

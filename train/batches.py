@@ -47,7 +47,13 @@ class SequenceBatcher:
         self.x, self.y = encode_sequences(items, vocab, receptive_field)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = torch.randint(0, self.x.shape[0], (batch_size,), generator=generator)
+        return self.take(self.draw(batch_size, generator))
+
+    def draw(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """The rows of a random batch (B,)."""
+        return torch.randint(0, self.x.shape[0], (batch_size,), generator=generator)
+
+    def take(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return trim(self.x[rows], self.y[rows])
 
     def chunks(self, batch_size: int):
@@ -67,5 +73,11 @@ class WindowBatcher:
         self.y = y[mask].unsqueeze(1)  # (M, 1)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = torch.randint(0, self.x.shape[0], (batch_size,), generator=generator)
+        return self.take(self.draw(batch_size, generator))
+
+    def draw(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """The rows of a random batch (B,)."""
+        return torch.randint(0, self.x.shape[0], (batch_size,), generator=generator)
+
+    def take(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.x[rows], self.y[rows]

@@ -3,6 +3,8 @@
     wn-train --data names --out model.pt                   # makemore's names.txt, fetched and hash-checked
     wn-train --data words.txt --out words.pt --steps 5000 --channels 32
     wn-train --data names --out model.pt --resume model.pt --steps 40000
+    wn-train --data names --recipe large --out big.pt && wn-train --data names --teacher big.pt --out small.pt
+    torchrun --nproc-per-node 2 -m wavenet_edge.train --data names --threads 1      # data-parallel
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from wavenet_edge.runtime.common.files import check_output_path
 from wavenet_edge.runtime.config import ARCHITECTURES, ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
-from .checkpoint import load_checkpoint
-from .download import KNOWN_DATASETS, resolve_data
+from .checkpoint import Checkpoint, load_checkpoint
+from .distill import DISTILL_SCHEDULES, Teacher
+from .distributed import Distributed
+from .download import DATA_DIR_ENV, KNOWN_DATASETS, resolve_data
 from .progress import ProgressReporter
 from .recipes import RECIPES
 from .trainer import OPTIMIZERS, Trainer, TrainSettings, loss_plot_path, metrics_log_path
@@ -51,7 +55,9 @@ def pick_device(device: str) -> str:
 
 SETTING_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer",
                    "weight_decay": "weight_decay", "warmup_steps": "warmup", "min_lr_ratio": "min_lr_ratio",
-                   "grad_clip": "grad_clip", "eval_every": "eval_every", "seed": "seed", "samples": "samples"}
+                   "grad_clip": "grad_clip", "eval_every": "eval_every", "seed": "seed", "samples": "samples",
+                   "ema": "ema", "distill_weight": "distill_weight", "distill_temperature": "distill_temperature",
+                   "distill_schedule": "distill_schedule"}
 
 
 def given_on_command_line(option: str) -> bool:
@@ -98,11 +104,26 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice).")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
-@click.option("--data-dir", default="data", help="Where known data sets are downloaded.")
+@click.option("--ema", type=float, default=TrainSettings.ema,
+              help="Decay of an exponential moving average of the weights, used for evaluation and the "
+                   "checkpoint (0: off; e.g. 0.999).")
+@click.option("--teacher", "teacher_path", type=click.Path(dir_okay=False), default=None,
+              help="Distil from this checkpoint (any architecture, the same vocabulary).")
+@click.option("--distill-weight", type=float, default=TrainSettings.distill_weight,
+              help="With --teacher: a in (1 - a) NLL + a T^2 KL(teacher || student).")
+@click.option("--distill-temperature", type=float, default=TrainSettings.distill_temperature,
+              help="With --teacher: softmax temperature T of both models in the KL term.")
+@click.option("--distill-schedule", type=click.Choice(DISTILL_SCHEDULES), default=TrainSettings.distill_schedule,
+              help="With --teacher: constant a, or linear (a falls to 0 by the last step).")
+@click.option("--allow-data-change", is_flag=True,
+              help="--resume (or --teacher) on a data file whose hash differs from the checkpoint's.")
+@click.option("--data-dir", default=None,
+              help=f"Where known data sets are downloaded. Default: ${DATA_DIR_ENV} or ./data.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or evaluation lines.")
 def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
          n_hidden, block_size, max_len, steps, batch_size, lr, optimizer, weight_decay, warmup, min_lr_ratio,
-         grad_clip, eval_every, samples, seed, device, threads, resume_path, data_dir, quiet):
+         grad_clip, eval_every, samples, seed, device, threads, resume_path, ema, teacher_path, distill_weight,
+         distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
     """Train a character-level model on DATA and write the best-val checkpoint to --out."""
     out_path = Path(out_path or resume_path or "model.pt")
     outputs = {"--out": out_path, "metrics log": metrics_log_path(out_path), "loss plot": loss_plot_path(out_path)}
@@ -110,7 +131,9 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         check_output_path(path, option, inputs={"--resume": resume_path} if option != "--out" else None)
     settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              weight_decay=weight_decay, warmup_steps=warmup, min_lr_ratio=min_lr_ratio,
-                             grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples)
+                             grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples, ema=ema,
+                             distill_weight=distill_weight, distill_temperature=distill_temperature,
+                             distill_schedule=distill_schedule)
     if recipe is not None:
         settings = merge_settings(RECIPES[recipe].settings, settings)
     settings.validate()
@@ -153,19 +176,39 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                             f"differs from {data_path}'s ({''.join(vocab.chars)!r})")
         if not resume.train_state or "settings" not in resume.train_state:
             raise ModelFileError(f"--resume {resume_path}: the checkpoint holds no training state")
-        settings = merge_settings(TrainSettings(**resume.train_state["settings"]), settings)
+        saved = TrainSettings.from_dict(resume.train_state["settings"], f"--resume {resume_path}")
+        settings = merge_settings(saved, settings)
+        check_resumable(resume, resume_path, saved, settings)
     else:
         config = replace(config, vocab_size=vocab.size)
     data_info = {"source": data_spec if data_spec in KNOWN_DATASETS else str(data_path), "file": data_path.name,
                  "sha256": file_sha256(data_path), "items": len(items), "split": split.describe()}
+    if resume is not None:
+        check_same_data(resume.data, data_info, f"--resume {resume_path}", allow_data_change)
 
     import torch
 
     if threads is not None:
         torch.set_num_threads(threads)
-    reporter = ProgressReporter(quiet)
-    trainer = Trainer(config, vocab, split, settings, out_path, data_info, pick_device(device), reporter, resume)
-    result = trainer.run()
+    if recipe is not None and RECIPES[recipe].teacher and teacher_path is None and resume is None:
+        teacher_recipe = RECIPES[recipe].teacher
+        raise ConfigError(f"--recipe {recipe} distils from the {teacher_recipe!r} recipe's model: train it first "
+                          f"(wn-train --data {data_spec} --recipe {teacher_recipe} --out {teacher_recipe}.pt) and "
+                          f"give it with --teacher {teacher_recipe}.pt")
+    dist = Distributed.from_environment()
+    device = dist.device(pick_device(device))
+    teacher = load_teacher(teacher_path, resume, resume_path, vocab, data_info, allow_data_change, device)
+    dist.setup(device)
+    try:
+        reporter = ProgressReporter(quiet or not dist.is_main)
+        trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist)
+        result = trainer.run()
+    finally:
+        dist.close()
+    if not dist.is_main:
+        if result.interrupted:
+            sys.exit(EXIT_INTERRUPTED)
+        return 0
     best = result.best
     click.echo(f"best val {best['val_loss']:.4f} (train {best['train_loss']:.4f}) at step {best['step']}; "
                f"{best['parameters']:,} parameters; checkpoint {out_path}; log {metrics_log_path(out_path)}; "
@@ -174,6 +217,54 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         click.echo(f"interrupted at step {trainer.step}: resume with --resume {out_path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     return 0
+
+
+def check_resumable(resume: Checkpoint, resume_path: str, saved: TrainSettings, settings: TrainSettings) -> None:
+    """Refuse, in one line, a resume that cannot continue the saved run."""
+    where = f"--resume {resume_path}"
+    done = int(resume.train_state.get("step", 0)) if isinstance(resume.train_state.get("step"), int) else 0
+    if settings.steps <= done:
+        raise ConfigError(f"{where}: the run has already done {done} steps; nothing to do with --steps "
+                          f"{settings.steps} (raise --steps to continue it)")
+    if (settings.optimizer or saved.optimizer) != saved.optimizer:
+        raise ConfigError(f"{where}: --optimizer {settings.optimizer} differs from the checkpoint's "
+                          f"{saved.optimizer} (a resumed run keeps its optimizer)")
+    if (settings.ema > 0) != (saved.ema > 0):
+        state = "on" if saved.ema > 0 else "off"
+        raise ConfigError(f"{where}: the run was trained with --ema {state}; a resumed run cannot turn it "
+                          f"{'off' if saved.ema > 0 else 'on'}")
+
+
+def check_same_data(saved: dict, data_info: dict, where: str, allow: bool) -> None:
+    """The data hash recorded in a checkpoint must match this run's, unless --allow-data-change."""
+    if not saved.get("sha256") or saved["sha256"] == data_info["sha256"]:
+        return
+    what = (f"{where}: it was trained on {saved.get('file', 'another file')} (sha256 {str(saved['sha256'])[:12]}...), "
+            f"not {data_info['file']} (sha256 {data_info['sha256'][:12]}...)")
+    if not allow:
+        raise DataError(f"{what}; its split and metrics belong to that data (--allow-data-change to go on)")
+    click.echo(f"Warning: {what}; going on (--allow-data-change): the split and the metrics differ", err=True)
+
+
+def load_teacher(teacher_path: str | None, resume: Checkpoint | None, resume_path: str | None, vocab: Vocab,
+                 data_info: dict, allow_data_change: bool, device: str) -> Teacher | None:
+    """The --teacher, or on --resume the run's own teacher (same file, checked by its sha256)."""
+    saved = resume.teacher if resume is not None else {}
+    if resume is not None and not saved and teacher_path is not None:
+        raise ConfigError(f"--resume {resume_path}: the run was trained without a teacher; "
+                          "--teacher cannot be added on resume")
+    path = teacher_path or saved.get("path")
+    if path is None:
+        for option in ("distill_weight", "distill_temperature", "distill_schedule"):
+            if given_on_command_line(option):
+                raise ConfigError(f"--{option.replace('_', '-')} needs --teacher")
+        return None
+    teacher = Teacher.load(path, vocab, device)
+    if saved and teacher.identity["sha256"] != saved.get("sha256"):
+        raise ConfigError(f"--resume {resume_path}: the teacher {path} is not the file the run was trained with "
+                          f"(sha256 {str(saved.get('sha256'))[:12]}...)")
+    check_same_data(teacher.identity["data"], data_info, f"--teacher {path}", allow_data_change)
+    return teacher
 
 
 if __name__ == "__main__":

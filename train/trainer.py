@@ -6,38 +6,51 @@ Every `eval_every` steps: the loss on the whole train and val splits (eval mode)
 few samples, and the checkpoint written atomically. `out_path` always holds the best-val weights plus
 the latest full training state, so --resume continues exactly where the run stopped. The learning
 rate is a pure function of the step, so the schedule needs no state of its own.
+
+Options: `ema` > 0 keeps an exponential moving average of the weights (train/ema.py) that evaluation and
+the best checkpoint use; a `teacher` adds the distillation term (train/distill.py); `dist` runs it as one
+rank of a DistributedDataParallel job (train/distributed.py). A non-finite loss stops the run with
+TrainingDiverged before that step is applied, so no checkpoint ever holds NaN weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 from wavenet_edge.runtime.common.dataset import Split
-from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError
+from wavenet_edge.runtime.common.errors import ConfigError, ModelFileError, WavenetEdgeError
 from wavenet_edge.runtime.common.files import atomic_path
 from wavenet_edge.runtime.config import ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
 from .batches import IGNORE_INDEX, SequenceBatcher, WindowBatcher
-from .checkpoint import Checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, save_checkpoint, validate_train_state
+from .distill import DISTILL_SCHEDULES, Teacher, distill_weight_at, distillation_loss_sum, model_input
+from .distributed import SINGLE, Distributed
+from .ema import EmaWeights
 from .evaluate import mean_nll
 from .models import build_model, count_parameters
 from .plots import plot_loss_curves
+from .rng import capture_rng, restore_rng
 from .samples import sample_names
 
-__all__ = ["OPTIMIZERS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "lr_at", "metrics_log_path",
-           "loss_plot_path"]
+__all__ = ["OPTIMIZERS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "TrainingDiverged", "lr_at",
+           "metrics_log_path", "loss_plot_path", "json_record"]
 
 OPTIMIZERS = ("adamw", "sgd")
+
+
+class TrainingDiverged(WavenetEdgeError):
+    """The loss became NaN or infinite; nothing of that step was applied or written."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,10 @@ class TrainSettings:
     eval_every: int = 1000
     seed: int = 42
     samples: int = 4  # names printed at each evaluation
+    ema: float = 0.0  # decay of the weight average that evaluation uses (0: off), e.g. 0.999
+    distill_weight: float = 0.5  # with a teacher: a in (1 - a) NLL + a T^2 KL
+    distill_temperature: float = 2.0  # with a teacher: T
+    distill_schedule: str = "constant"  # with a teacher: constant a, or linear (a falls to 0 by the end)
 
     def resolved(self, arch: str) -> TrainSettings:
         optimizer = self.optimizer or ("adamw" if arch == "wavenet" else "sgd")
@@ -62,6 +79,20 @@ class TrainSettings:
         batch = self.batch_size if self.batch_size is not None else (64 if arch == "wavenet" else 32)
         settings = TrainSettings(**{**asdict(self), "optimizer": optimizer, "lr": lr, "batch_size": batch})
         settings.validate()
+        return settings
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str) -> TrainSettings:
+        """Settings saved in a checkpoint; ModelFileError in one line when they were edited into nonsense."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(str(k) for k in set(data) - known)
+        if unknown:
+            raise ModelFileError(f"{where}: malformed training state: unknown settings {', '.join(unknown)}")
+        try:
+            settings = cls(**data)
+            settings.validate()
+        except (TypeError, ConfigError) as err:
+            raise ModelFileError(f"{where}: malformed training state: settings: {err}") from None
         return settings
 
     def validate(self) -> None:
@@ -78,6 +109,12 @@ class TrainSettings:
             (self.grad_clip >= 0, f"--grad-clip must be >= 0, got {self.grad_clip}"),
             (self.eval_every >= 1, f"--eval-every must be at least 1, got {self.eval_every}"),
             (self.samples >= 0, f"--samples must be >= 0, got {self.samples}"),
+            (self.ema == 0 or 0 < self.ema < 1, f"--ema must be in (0, 1) (0: off), got {self.ema}"),
+            (0 <= self.distill_weight <= 1, f"--distill-weight must be in [0, 1], got {self.distill_weight}"),
+            (0 < self.distill_temperature <= 100 and math.isfinite(self.distill_temperature),
+             f"--distill-temperature must be in (0, 100], got {self.distill_temperature}"),
+            (self.distill_schedule in DISTILL_SCHEDULES,
+             f"--distill-schedule must be one of {', '.join(DISTILL_SCHEDULES)}, got {self.distill_schedule!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -92,6 +129,12 @@ def metrics_log_path(checkpoint_path: str | Path) -> Path:
 def loss_plot_path(checkpoint_path: str | Path) -> Path:
     """model.pt -> model.loss.png"""
     return Path(checkpoint_path).with_suffix(".loss.png")
+
+
+def json_record(record: dict) -> str:
+    """One metrics line: strict JSON, a non-finite number written as null (never a bare NaN)."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+    return json.dumps(clean, allow_nan=False)
 
 
 def lr_at(step: int, s: TrainSettings) -> float:
@@ -129,22 +172,34 @@ class TrainResult:
 class Trainer:
     def __init__(self, config: ModelConfig, vocab: Vocab, split: Split, settings: TrainSettings,
                  out_path: str | Path, data_info: dict | None = None, device: str = "cpu",
-                 reporter: Reporter | None = None, resume_from: Checkpoint | None = None):
+                 reporter: Reporter | None = None, resume_from: Checkpoint | None = None,
+                 teacher: Teacher | None = None, dist: Distributed = SINGLE):
         self.config, self.vocab, self.split = config, vocab, split
         self.settings = settings.resolved(config.arch)
         self.out_path = Path(out_path)
         self.data_info = data_info or {}
         self.device = torch.device(device)
         self.reporter = reporter or Reporter()
+        self.teacher = teacher
+        self.dist = dist
         self._stop = False
+        if self.settings.batch_size < dist.world_size:
+            raise ConfigError(f"--batch-size {self.settings.batch_size} is smaller than the {dist.world_size} "
+                              "processes that share it")
 
         torch.manual_seed(self.settings.seed)
         self.model = build_model(config).to(self.device)
+        if dist.rank > 0:  # its own dropout masks; the weights come from rank 0 through DDP's broadcast
+            torch.manual_seed(self.settings.seed + 1_000_003 * dist.rank)
         self.optimizer = self._make_optimizer()
+        self.ema = EmaWeights(self.model, self.settings.ema) if self.settings.ema else None
         self.batch_rng = torch.Generator().manual_seed(self.settings.seed)
         r = config.receptive_field
+        self.batch_rf = max(r, teacher.receptive_field) if teacher is not None else r  # see distill.model_input
         batcher_cls = SequenceBatcher if config.arch == "wavenet" else WindowBatcher
-        self.train_batches = batcher_cls(split.train, vocab, r)
+        self.train_batches = batcher_cls(split.train, vocab, self.batch_rf)
+        # the teacher's soft targets for every training row (N, T, V), computed once
+        self.soft_targets = teacher.table(self.train_batches.x, self.batch_rf) if teacher is not None else None
         self.train_eval = SequenceBatcher(split.train, vocab, r)
         self.val_eval = SequenceBatcher(split.val, vocab, r)
         self.step = 0
@@ -152,8 +207,16 @@ class Trainer:
         self.best: dict | None = None
         self.best_state: dict | None = None
         self.elapsed = 0.0
+        self._rngs: list[dict] | None = None  # every rank's RNG state at the last evaluation
+        self._last_eval_step = -1
         if resume_from is not None:
             self._restore(resume_from)
+        self.train_model = self.model
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.model, device_ids=ids)
 
     # -- setup -------------------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -167,65 +230,128 @@ class Trainer:
         return torch.optim.AdamW(groups, lr=s.lr, betas=(0.9, 0.99))
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        state = ckpt.train_state
-        if not state:
-            raise ModelFileError("--resume: the checkpoint holds no training state")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        where = f"--resume {ckpt.source}" if ckpt.source else "--resume"
+        state = validate_train_state(ckpt.train_state, where)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:
+            raise ModelFileError(f"{where}: the training state does not fit the model or optimizer: "
+                                 f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        if self.ema is not None:
+            if "ema" not in state:
+                raise ConfigError(f"{where}: the run was trained without --ema; it cannot be added on resume")
+            self.ema.load_state_dict(state["ema"], where)
         self.step = int(state["step"])
-        torch.set_rng_state(state["torch_rng"])
+        rngs = state.get("rng")
+        if isinstance(rngs, list) and len(rngs) == self.dist.world_size:
+            restore_rng(rngs[self.dist.rank], self.device, where)
+        elif self.dist.rank == 0:  # a checkpoint of another world size, or of an older version
+            restore_rng(rngs[0] if rngs else {"torch": state["torch_rng"]}, self.device, where)
         self.batch_rng.set_state(state["batch_rng"])
         self.history = list(state["history"])
         self.elapsed = float(state["elapsed"])
         self.best = dict(ckpt.metrics) if ckpt.metrics else None
         self.best_state = ckpt.state_dict
+        self._last_eval_step = self.history[-1]["step"] if self.history else -1
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         s = self.settings
         self.model.train()
         self.reporter.start(s.steps, self.step)
-        previous_handler = self._install_sigint()
+        previous_handlers = self._install_signal_handlers()
         running, count, started = 0.0, 0, time.perf_counter() - self.elapsed
         try:
             while self.step < s.steps and not self._stop:
                 lr = lr_at(self.step, s)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                x, y = self.train_batches.sample(s.batch_size, self.batch_rng)  # type: ignore[arg-type]  # resolved
-                logits = self.model(x.to(self.device))  # (B, T, V)
-                loss = F.cross_entropy(logits.flatten(0, 1), y.to(self.device).flatten(), ignore_index=IGNORE_INDEX)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if s.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
-                self.optimizer.step()
+                loss = self._train_step()
                 self.step += 1
-                running, count = running + loss.item(), count + 1
-                self.reporter.step(self.step, loss.item(), lr)
+                running, count = running + loss, count + 1
+                self.reporter.step(self.step, loss, lr)
                 if self.step % s.eval_every == 0 or self.step == s.steps:
                     self.elapsed = time.perf_counter() - started
                     self._evaluate(running / count, lr)
                     running, count = 0.0, 0
         finally:
-            self._restore_sigint(previous_handler)
+            self._restore_signal_handlers(previous_handlers)
         interrupted = self._stop and self.step < s.steps
         if interrupted:
             self.elapsed = time.perf_counter() - started
-            if self.best is None or self.history[-1]["step"] != self.step:
+            if self._last_eval_step != self.step:
                 self._evaluate(running / max(count, 1), lr_at(max(self.step - 1, 0), s))
-        if self.history:
+        if self.history and self.dist.is_main:
             plot_loss_curves({self.config.arch: self.history}, loss_plot_path(self.out_path))
         self.reporter.close()
         return TrainResult(self._checkpoint(), self.history, interrupted)
 
+    def _train_step(self) -> float:
+        """One optimisation step on one global batch; returns its mean loss. Every rank agrees on the loss
+        and on whether to stop (one all-reduce of [loss, stop])."""
+        s = self.settings
+        rows = self.train_batches.draw(s.batch_size, self.batch_rng)  # the global batch, the same on every rank
+        targets = int((self.train_batches.y[rows] != IGNORE_INDEX).sum())
+        rows = rows[self.dist.shard(s.batch_size)]  # this rank's share (all of it in a single process)
+        x, y = self.train_batches.take(rows)
+        x, y = x.to(self.device), y.to(self.device)
+        logits = self.train_model(model_input(x, self.batch_rf, self.config.receptive_field))  # (B, T, V)
+        teacher_logits = None
+        weight = distill_weight_at(s.distill_weight, s.distill_schedule, self.step, s.steps)
+        if self.soft_targets is not None and weight > 0:
+            teacher_logits = self.soft_targets[rows][:, : y.shape[1]].to(self.device)  # (B, T, V)
+        loss_sum = distillation_loss_sum(logits, y, teacher_logits, weight, s.distill_temperature)
+        # DDP averages gradients over ranks: scale so the result is the gradient of the global mean
+        loss = loss_sum * (self.dist.world_size / targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        shared = self.dist.all_sum(torch.tensor([loss_sum.item(), float(self._stop)], dtype=torch.float64,
+                                                device=self.device))
+        mean_loss, self._stop = shared[0].item() / targets, bool(shared[1].item() > 0)
+        if not math.isfinite(mean_loss):
+            raise TrainingDiverged(self._diverged_message(f"the training loss is {mean_loss}"))
+        if s.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
+        self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.model, self.step + 1)
+        return mean_loss
+
+    def _diverged_message(self, what: str) -> str:
+        kept = (f"{self.out_path} keeps step {self.history[-1]['step']}'s state" if self.history
+                else "no checkpoint was written")
+        return f"training diverged at step {self.step + 1}: {what} (lower --lr?); {kept}"
+
     def _evaluate(self, batch_loss: float, lr: float) -> None:
+        """Rank 0 measures (with the averaged weights under --ema), writes the checkpoint and the log; the
+        other ranks hand it their RNG states and wait. A divergence found here stops every rank."""
+        self._rngs = self.dist.gather(capture_rng(self.device))  # a collective: every rank takes part
+        self._last_eval_step = self.step
+        failure = None
+        if self.dist.is_main:
+            try:
+                with self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext():
+                    record, samples, is_best = self._measure(batch_loss, lr)
+                save_checkpoint(self._checkpoint(), self.out_path)
+                self._write_metrics_log()
+                self.reporter.evaluation(record, samples, is_best)
+            except TrainingDiverged as err:
+                failure = err
+        flag = torch.tensor([float(failure is not None)], dtype=torch.float64, device=self.device)
+        if self.dist.all_sum(flag).item() > 0:
+            raise failure or TrainingDiverged(f"training diverged at step {self.step} (see rank 0's message)")
+
+    def _measure(self, batch_loss: float, lr: float) -> tuple[dict, list[str], bool]:
+        """The evaluation record of the weights now in self.model; updates the best-val state."""
         record = {
             "step": self.step, "batch_loss": round(batch_loss, 6),
             "train_loss": mean_nll(self.model, self.train_eval, self.device),
             "val_loss": mean_nll(self.model, self.val_eval, self.device),
             "lr": lr, "elapsed_s": round(self.elapsed, 3),
         }
+        if not (math.isfinite(record["train_loss"]) and math.isfinite(record["val_loss"])):
+            raise TrainingDiverged(self._diverged_message(f"the evaluated loss is {record['val_loss']}"))
         self.history.append(record)
         is_best = self.best is None or record["val_loss"] < self.best["val_loss"]
         if is_best:
@@ -236,37 +362,41 @@ class Trainer:
             gen = torch.Generator().manual_seed(self.settings.seed + self.step)  # does not disturb training RNG
             samples = sample_names(self.model, self.vocab, self.settings.samples, self.config.max_len, gen,
                                    device=self.device)
-        save_checkpoint(self._checkpoint(), self.out_path)
-        self._write_metrics_log()
-        self.reporter.evaluation(record, samples, is_best)
+        return record, samples, is_best
 
     def _write_metrics_log(self) -> None:
         with atomic_path(metrics_log_path(self.out_path)) as tmp:
-            tmp.write_text("".join(json.dumps(record) + "\n" for record in self.history))
+            tmp.write_text("".join(json_record(record) + "\n" for record in self.history))
 
     def _checkpoint(self) -> Checkpoint:
+        own = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        rngs = self._rngs or [capture_rng(self.device)]
         train_state = {
-            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step, "torch_rng": torch.get_rng_state(), "batch_rng": self.batch_rng.get_state(),
+            "model": own, "optimizer": self.optimizer.state_dict(),
+            "step": self.step, "torch_rng": rngs[0]["torch"], "rng": rngs, "batch_rng": self.batch_rng.get_state(),
             "history": self.history, "elapsed": self.elapsed,
-            "settings": asdict(self.settings),
+            "settings": asdict(self.settings), "world_size": self.dist.world_size,
         }
-        assert self.best_state is not None  # written after the first evaluation
-        return Checkpoint(self.config, self.vocab, self.best_state, self.best or {}, self.data_info, train_state)
+        if self.ema is not None:
+            train_state["ema"] = self.ema.state_dict()
+        teacher = self.teacher.identity if self.teacher is not None else {}
+        return Checkpoint(self.config, self.vocab, self.best_state, self.best or {}, self.data_info, train_state,
+                          teacher)
 
-    # -- Ctrl-C: finish the current step, write the checkpoint, stop -------------------------------
-    def _install_sigint(self):
+    # -- Ctrl-C (and, under torchrun, SIGTERM): finish the current step, write the checkpoint, stop ----
+    def _install_signal_handlers(self) -> dict:
         if threading.current_thread() is not threading.main_thread():
-            return None
+            return {}
 
         def request_stop(signum, frame):
-            if self._stop:  # a second Ctrl-C stops at once
+            # a second Ctrl-C stops at once; not under torchrun, which passes the terminal's Ctrl-C on again
+            if self._stop and signum == signal.SIGINT and not self.dist.enabled:
                 raise KeyboardInterrupt
             self._stop = True
 
-        return signal.signal(signal.SIGINT, request_stop)
+        signals = [signal.SIGINT] + ([signal.SIGTERM] if self.dist.enabled else [])
+        return {sig: signal.signal(sig, request_stop) for sig in signals}
 
-    def _restore_sigint(self, previous) -> None:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    def _restore_signal_handlers(self, previous: dict) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
