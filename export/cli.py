@@ -62,7 +62,7 @@ def _describe_int8(report: QuantizeReport) -> str:
 @click.option("--opset", type=int, default=OPSET, show_default=True, help="ONNX opset.")
 @click.option("--no-verify", "no_verify", is_flag=True, help="Skip the checker and the parity checks against torch.")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="Also write a dynamically quantized copy (int8 weights); needs --data.")
+              help="Also write a weight-only int8 copy (rows stay independent); needs --data.")
 @click.option("--quantized-output", type=click.Path(path_type=Path), default=None,
               help="Where the int8 copy goes (default: OUTPUT with .int8.onnx).")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,

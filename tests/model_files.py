@@ -168,7 +168,7 @@ def bad_files(root: Path, good: Path) -> dict[str, tuple[Path, str]]:
     future_version = FORMAT_VERSION + 1
     future = rewrite_props(good, root / "future.onnx", format_version=str(future_version))
     cases["version"] = future, (f"{future}: unsupported format version {future_version} "
-                                f"(this runtime reads version {FORMAT_VERSION})")
+                                f"(this runtime reads versions 1, {FORMAT_VERSION})")
     graph = rewrite_props(good, root / "graph.onnx", graph="recurrent")
     cases["graph kind"] = graph, f"{graph}: unknown graph kind 'recurrent' (expected step or window)"
     no_vocab = rewrite_props(good, root / "novocab.onnx", vocab=None)

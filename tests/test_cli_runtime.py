@@ -253,9 +253,9 @@ def test_info_text_and_json(models):
     result = run(cli.info_command, [models.step])
     assert result.exit_code == 0, result.output
     text = result.stdout
-    for expected in ("wavenet-edge format 1, step graph", "architecture:      wavenet", "channels=8",
+    for expected in ("wavenet-edge format 2, step graph", "architecture:      wavenet", "channels=8",
                      f"vocabulary:        {VOCAB.size} ids", "receptive field:   8 tokens; state: 56 floats per row",
-                     "input:             tokens int64 [batch]", "input:             state float32 [batch, 56]",
+                     "input:             tokens int64 [batch]", "input:             oldest_2 float32 [batch, 8]",
                      "output:            logits float32 [batch, ", '"val_loss": 1.6', '"source": "test-syllables"',
                      f"providers here:    {installed()}", f"({models.step.stat().st_size:,} bytes)"):
         assert expected in text, expected

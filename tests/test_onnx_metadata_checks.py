@@ -47,10 +47,11 @@ def onnx_cases(step: Path, window: Path, root: Path) -> dict[str, tuple[Path, st
         "vocab and vocab_size disagree": (
             {"vocab": json.dumps(wider)},
             f"vocabulary of {config['vocab_size'] + 1} ids does not match config vocab_size {config['vocab_size']}"),
-        "state width": (
-            {"config": json.dumps({**config, "dilations": [1, 2, 8]}), "io": None, "receptive_field": None,
-             "initial_state": base64.b64encode(bytes(4 * 8 * 11)).decode()},
-            f"the graph's state has {8 * 7} state floats per row; the metadata says {8 * 11}"),
+        "state width": (  # format 2: one more layer in the metadata than queues in the graph
+            {"config": json.dumps({**config, "dilations": [1, 2, 4, 8]}), "io": None, "receptive_field": None,
+             "initial_state": base64.b64encode(bytes(4 * 8 * 15)).decode()},
+            "graph inputs ['tokens', 'oldest_0', 'oldest_1', 'oldest_2'] do not match the step graph contract "
+            "['tokens', 'oldest_0', 'oldest_1', 'oldest_2', 'oldest_3']"),
         "initial state odd length": (
             {"initial_state": base64.b64encode(state[:-1]).decode()},
             f"metadata wavenet_edge.initial_state holds {len(state) - 1} bytes, not a whole number of float32 "

@@ -6,14 +6,16 @@
  *     meta.graph, meta.io.inputs[1].shape, meta.initialState   // everything the runtime needs
  *
  * The step graph's state is opaque: its size and the graph's input and output names come from
- * `wavenet_edge.io`, the start state from `wavenet_edge.initial_state`. Nothing about the layout is
+ * `wavenet_edge.io`, the start state from `wavenet_edge.initial_state`. Format 2 moves the per-layer queues
+ * out of the graph (inputs oldest_l, outputs newest_l; `io.queues` gives each layer's offset and size in
+ * the flat state): graphs.js keeps the same flat state and shifts the queues itself. Nothing about the layout is
  * hard-coded here, so a new format version that keeps these keys needs only FORMAT_VERSIONS extended.
  */
 import { ModelFileError, VocabError, pyRepr } from "./errors.js";
 import { Vocab } from "./vocab.js";
 
 /** The `wavenet_edge.format_version` values this runtime reads. */
-export const FORMAT_VERSIONS = Object.freeze([1]);
+export const FORMAT_VERSIONS = Object.freeze([1, 2]);
 export const METADATA_PREFIX = "wavenet_edge.";
 export const GRAPH_STEP = "step";
 export const GRAPH_WINDOW = "window";
@@ -60,7 +62,9 @@ function base64Bytes(text) {
  * @param {string} where
  */
 function checkIo(io, graph, where) {
-  const want = graph === GRAPH_STEP ? [2, 2] : [1, 1];
+  // format 2 step graphs: tokens and one queue input per layer in, logits and one queue output per layer out
+  const layers = graph === GRAPH_STEP && io && Array.isArray(io.queues) ? io.queues.length : 1;
+  const want = graph === GRAPH_STEP ? [1 + layers, 1 + layers] : [1, 1];
   const ok = io && Array.isArray(io.inputs) && Array.isArray(io.outputs) && io.inputs.length === want[0]
     && io.outputs.length === want[1] && [...io.inputs, ...io.outputs].every((t) => t && typeof t.name === "string"
       && Array.isArray(t.shape));
@@ -139,7 +143,10 @@ export function parseMetadata(props, where = "model") {
     }
     return meta;
   }
-  const stateSize = io.inputs[1].shape[1];
+  // format 1: the state input's width; format 2: the queues' sizes (io.queues), kept here as one flat state
+  const stateSize = Array.isArray(io.queues)
+    ? io.queues.reduce((sum, q) => sum + (Number.isInteger(q.size) ? q.size : NaN), 0)
+    : io.inputs[1].shape[1];
   if (!Number.isInteger(stateSize) || stateSize < 1) {
     throw new ModelFileError(`${where}: metadata wavenet_edge.io gives no state size`);
   }

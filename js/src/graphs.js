@@ -67,6 +67,13 @@ class StepRows {
 
   /** Consume `tokens`; resolves to logits Float32Array [width * V]. */
   async step() {
+    if (this.runner.queues) {  // format 2: the runner gathers the queues' oldest vectors and shifts the state
+      const next = 1 - this.parity;
+      const out = await this.runner.advance(this.state, this.tokens);
+      this.states[next].set(out.state);
+      this.parity = next;
+      return out.logits;
+    }
     const { session, names } = this.runner;
     const { tokens, states, logits } = this.tensors;
     const feeds = { [names.tokens]: tokens, [names.state]: states[this.parity] };
@@ -179,6 +186,9 @@ export class StepRunner {
     const [tokens, state] = meta.io.inputs.map((t) => t.name);
     const [logits, nextState] = meta.io.outputs.map((t) => t.name);
     this.names = { tokens, state, logits, nextState };
+    /** format 2: per layer { offset, size, input, output } of its queue in the flat state; null in format 1 */
+    this.queues = Array.isArray(meta.io.queues) ? meta.io.queues : null;
+    this.channels = this.queues ? meta.io.inputs[1].shape[1] : 0;
   }
 
   /** State [batch * S] after only boundary tokens. @param {number} batch */
@@ -195,11 +205,41 @@ export class StepRunner {
   async advance(state, tokens) {
     const batch = tokens.length;
     const { ort, names } = this;
+    if (this.queues) return this.advanceQueues(state, tokens);
     const out = await this.session.run({
       [names.tokens]: new ort.Tensor("int64", tokens, [batch]),
       [names.state]: new ort.Tensor("float32", state, [batch, this.stateSize]),
     });
     return { logits: /** @type {Float32Array} */ (out[names.logits].data), state: /** @type {Float32Array} */ (out[names.nextState].data) };
+  }
+
+  /**
+   * Format 2: feed each layer's oldest queue vector, then shift every queue by one and append the graph's
+   * newest vector (runtime/contract.py: step_feeds and next_state).
+   * @param {Float32Array} state [B * S] @param {BigInt64Array} tokens [B]
+   */
+  async advanceQueues(state, tokens) {
+    const batch = tokens.length;
+    const { ort, names, stateSize: S, channels: C } = this;
+    const queues = /** @type {any[]} */ (this.queues);
+    /** @type {Record<string, any>} */
+    const feeds = { [names.tokens]: new ort.Tensor("int64", tokens, [batch]) };
+    for (const q of queues) {
+      const oldest = new Float32Array(batch * C);
+      for (let r = 0; r < batch; r++) oldest.set(state.subarray(r * S + q.offset, r * S + q.offset + C), r * C);
+      feeds[q.input] = new ort.Tensor("float32", oldest, [batch, C]);
+    }
+    const out = await this.session.run(feeds);
+    const next = new Float32Array(batch * S);
+    for (const q of queues) {
+      const newest = /** @type {Float32Array} */ (out[q.output].data);
+      for (let r = 0; r < batch; r++) {
+        const at = r * S + q.offset;
+        next.set(state.subarray(at + C, at + q.size), at);
+        next.set(newest.subarray(r * C, (r + 1) * C), at + q.size - C);
+      }
+    }
+    return { logits: /** @type {Float32Array} */ (out[names.logits].data), state: next };
   }
 
   /** @param {Float32Array} startState @param {number} startToken @param {number} width */

@@ -53,6 +53,7 @@ test("onnxruntime-node fills preallocated outputs; onnxruntime-web (wasm) gets p
     model.runner.rows = (...args) => (rows = rowsOf(...args));
     const { query, names } = browser.cases[0];
     assert.deepEqual(await collect(model.generate(query.n, { seed: query.seed, exclude: [""] })), names);
-    assert.equal(rows.preallocated, preallocated);
+    // format 2 step graphs run plain (the runner shifts the queues itself); format 1 binds outputs where it can
+    assert.equal(rows.preallocated, model.metadata.formatVersion === 1 ? preallocated : null);
   }
 });

@@ -16,7 +16,9 @@ test("metadata: what the file says about itself", async () => {
   assert.equal(meta.graph, "step");
   assert.ok(FORMAT_VERSIONS.includes(meta.formatVersion));
   assert.equal(meta.vocab.size, meta.config.vocab_size);
-  assert.equal(meta.initialState.length, meta.io.inputs[1].shape[1]);
+  assert.equal(meta.initialState.length, meta.stateSize);
+  assert.equal(meta.stateSize, meta.formatVersion === 1 ? meta.io.inputs[1].shape[1]
+    : meta.io.queues.reduce((sum, q) => sum + q.size, 0));  // format 2: the queues, outside the graph
   assert.equal(typeof meta.metrics.val_loss, "number");
   assert.ok(meta.parameters > 0);
   const windowModel = await load(window.model);
@@ -77,8 +79,8 @@ test("bad files: one line naming the file and what is wrong", async () => {
     "zip.onnx": [Buffer.concat([Buffer.from("PK\x03\x04"), Buffer.alloc(512, 7)]), "not an ONNX model"],
     "half.onnx": [good.subarray(0, good.length >> 1), "truncated ONNX file (a field runs past the end of the file)"],
     "last.onnx": [good.subarray(0, good.length - 1), "truncated ONNX file (a field runs past the end of the file)"],
-    "future.onnx": [patchProp(good, "wavenet_edge.format_version", "1", "9"),
-      "unsupported format version 9 (this runtime reads version 1)"],
+    "future.onnx": [patchProp(good, "wavenet_edge.format_version", "2", "9"),
+      "unsupported format version 9 (this runtime reads version 1, 2)"],
     "graph.onnx": [patchProp(good, "wavenet_edge.graph", "step", "tree"),
       "unknown graph kind 'tree' (expected step or window)"],
     "ortm.ort": [Buffer.concat([Buffer.from([16, 0, 0, 0]), Buffer.from("ORTM"), Buffer.alloc(64)]),
