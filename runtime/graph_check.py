@@ -39,7 +39,7 @@ def check_graph(session: ort.InferenceSession, metadata: ModelMetadata, where: s
         assert metadata.initial_state is not None  # from_props sets it for every step graph
         tokens, state = np.array([BOUNDARY_ID], dtype=np.int64), metadata.initial_state[None].astype(np.float32)
         if metadata.format_version == 1:
-            feeds = {INPUT_TOKENS: tokens, INPUT_STATE: state}  # [1], [1, S]
+            feeds: dict[str, np.ndarray] = {INPUT_TOKENS: tokens, INPUT_STATE: state}  # [1], [1, S]
             names, want = [OUTPUT_LOGITS, OUTPUT_STATE], [(1, metadata.config.vocab_size), (1, metadata.state_size)]
         else:  # format 2: the queues' oldest vectors in, the newest out, [1, C] each
             feeds = step_feeds(metadata.config, tokens, state)

@@ -180,7 +180,7 @@ class _RingRows(Rows):
         self._start_token = start_token
         self._queues = [start_state[e["offset"]:e["offset"] + e["size"]].reshape(e["dilation"], self._c)
                         for e in state_layout(config)]  # per layer [d, C], oldest first
-        self._templates: dict[int, np.ndarray] = {}
+        self._templates: dict[int, tuple[list[int], np.ndarray]] = {}
         self._t = 0
         ring = np.zeros((sum(self._sizes), width, self._c), dtype=np.float32)  # [slots, B, C]
         slots, values = self._template(0)

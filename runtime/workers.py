@@ -69,7 +69,7 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
         yield from generate_stream(runners[0], vocab, request, logprobs)
         return
     stop = threading.Event()
-    queues = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in range(workers)]
+    queues: list[queue.Queue] = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in range(workers)]
 
     def put(worker: int, item) -> bool:
         while not stop.is_set():
@@ -94,7 +94,8 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
     threads = [threading.Thread(target=work, args=(w,), daemon=True, name=f"wavenet-edge-{w}") for w in range(workers)]
     for thread in threads:
         thread.start()
-    buffers = [collections.deque() for _ in range(workers)]  # names handed over and not yet yielded
+    # names handed over and not yet yielded
+    buffers: list[collections.deque] = [collections.deque() for _ in range(workers)]
     try:
         index = 0
         while request.n is None or index < request.n:
