@@ -226,13 +226,8 @@ class _RingRows(Rows):
 
     def reset(self, slots: np.ndarray) -> None:
         ring_slots, values = self._template(self._t % self._period)  # [K], [K, C]
-        if len(self.tokens) == 1:  # batch 1 (a new name per reset): one call, not K (30 us -> 2 us per name)
-            self._ring[ring_slots, 0] = values
-            self.tokens[0] = self._start_token
-            return
-        ring = self._ring
-        for slot, value in zip(ring_slots.tolist(), values, strict=True):
-            ring[slot][slots] = value  # [k, C] rows of one contiguous [B, C] slot: much faster than ring[:, slots]
+        # one call for all K ring slots (a loop over them cost 30 us per name at batch 1, 85 us per step at 1024)
+        self._ring[ring_slots[:, None], slots[None, :]] = values[:, None, :]
         self.tokens[slots] = self._start_token
 
     def keep(self, mask: np.ndarray) -> None:
