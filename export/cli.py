@@ -3,6 +3,7 @@
     wn-export model.pt model.onnx                           # step graph (wavenet) / window graph (lecture)
     wn-export model.pt model.onnx --graph window --opset 18
     wn-export model.pt model.onnx --quantize int8 --data names.txt   # + model.int8.onnx, val-loss change checked
+    wn-export model.pt model.onnx --ort                     # + model.ort and model.required_operators.config
 """
 
 from __future__ import annotations
@@ -61,16 +62,19 @@ def _describe_int8(report: QuantizeReport) -> str:
 @click.option("--opset", type=int, default=OPSET, show_default=True, help="ONNX opset.")
 @click.option("--no-verify", "no_verify", is_flag=True, help="Skip the checker and the parity checks against torch.")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="Also write a dynamically quantized copy (int8 weights); needs --data.")
+              help="Also write a weight-only int8 copy (rows stay independent); needs --data.")
 @click.option("--quantized-output", type=click.Path(path_type=Path), default=None,
               help="Where the int8 copy goes (default: OUTPUT with .int8.onnx).")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="The training data: its val split measures the int8 loss change and joins the parity items.")
 @click.option("--force", is_flag=True,
               help=f"Keep the int8 copy even if it changes the val loss by more than {MAX_LOSS_CHANGE} nats/char.")
+@click.option("--ort", "ort_format", is_flag=True,
+              help="Also write OUTPUT as .ort (ONNX Runtime's format for mobile and minimal builds) and the "
+                   "operators such a build needs (.required_operators.config).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verify: bool, quantize: str | None,
-         quantized_output: Path | None, data_path: Path | None, force: bool, quiet: bool) -> None:
+         quantized_output: Path | None, data_path: Path | None, force: bool, ort_format: bool, quiet: bool) -> None:
     """Export CHECKPOINT (from wn-train) to the ONNX file OUTPUT, with its config, vocabulary and metrics
     inside, after checking it against the torch model."""
     if quantize and data_path is None:
@@ -93,3 +97,10 @@ def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verif
             raise WavenetEdgeError(f"{err} ({output} was written)") from None
         if not quiet:
             click.echo(_describe_int8(int8))
+    if ort_format:
+        from .ort import convert_to_ort  # onnxruntime's converter tools load only when asked for
+
+        ort = convert_to_ort(output)
+        if not quiet:
+            click.echo(f"wrote {ort.path} ({ort.file_size:,} bytes, logits match the .onnx to {ort.max_abs_diff:.1e}) "
+                       f"and {ort.config_path} ({'; '.join(ort.operators)})")

@@ -27,11 +27,11 @@ from wavenet_edge.runtime.contract import (
     GRAPH_KINDS,
     GRAPH_STEP,
     GRAPH_WINDOW,
-    INPUT_STATE,
     INPUT_TOKENS,
     OUTPUT_LOGITS,
-    OUTPUT_STATE,
     ModelMetadata,
+    newest_name,
+    oldest_name,
 )
 from wavenet_edge.train.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
 from wavenet_edge.train.models import WaveNet, count_parameters
@@ -88,8 +88,11 @@ def _wrapper_and_inputs(model: nn.Module, config: ModelConfig, graph: str, state
     if graph == GRAPH_STEP:
         tokens = torch.zeros(EXAMPLE_BATCH, dtype=torch.long)  # (B,)
         assert state is not None and isinstance(model, WaveNet)  # step graphs: wavenet, with its initial state
-        states = state.unsqueeze(0).repeat(EXAMPLE_BATCH, 1)  # (B, S)
-        return StepGraph(model).eval(), (tokens, states), [INPUT_TOKENS, INPUT_STATE], [OUTPUT_LOGITS, OUTPUT_STATE]
+        wrapper = StepGraph(model).eval()
+        oldest = tuple(state[off:off + config.channels].repeat(EXAMPLE_BATCH, 1) for off, _ in wrapper.layout)
+        layers = range(len(oldest))
+        return (wrapper, (tokens, *oldest), [INPUT_TOKENS] + [oldest_name(i) for i in layers],
+                [OUTPUT_LOGITS] + [newest_name(i) for i in layers])
     tokens = torch.zeros(EXAMPLE_BATCH, config.receptive_field, dtype=torch.long)  # (B, R)
     return window_graph(model).eval(), (tokens,), [INPUT_TOKENS], [OUTPUT_LOGITS]
 
@@ -99,7 +102,8 @@ def to_onnx(model: nn.Module, config: ModelConfig, graph: str, opset: int = OPSE
     """Export one graph of `model` (eval mode) with a dynamic batch axis; no metadata yet."""
     wrapper, inputs, input_names, output_names = _wrapper_and_inputs(model, config, graph, state)
     batch = torch.export.Dim("batch")
-    dynamic = tuple({0: batch} for _ in inputs)  # every input's axis 0 is the one batch axis
+    axis = {0: batch}  # every input's axis 0 is the one batch axis
+    dynamic = (axis, tuple(axis for _ in inputs[1:])) if graph == GRAPH_STEP else (axis,)  # forward(tokens, *oldest)
     with watch_interrupts() as watch, quiet("torch.onnx"), torch.no_grad():  # quiet: "torchvision is not installed"
         try:
             program = torch.onnx.export(

@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 
 from wavenet_edge.runtime.common.errors import ModelFileError, VocabError, first_line
-from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata
+from wavenet_edge.runtime.contract import GRAPH_STEP, INPUT_STATE, INPUT_TOKENS, ModelMetadata, next_state, step_feeds
 from wavenet_edge.runtime.vocab import BOUNDARY_ID, Vocab
 from wavenet_edge.train.models import LectureNet, WaveNet
 
@@ -120,9 +120,14 @@ def onnx_logits(session: ort.InferenceSession, meta: ModelMetadata, feed: np.nda
     out = []
     if meta.graph == GRAPH_STEP:
         assert meta.initial_state is not None  # ModelMetadata checks that step graphs carry it
-        state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)
+        state = np.tile(meta.initial_state, (b, 1)).astype(np.float32)  # [b, S] flat queues
         for k in range(t):
-            logits, state = session.run(None, {INPUT_TOKENS: np.ascontiguousarray(feed[:, k]), INPUT_STATE: state})
+            tokens = np.ascontiguousarray(feed[:, k])
+            if meta.format_version == 1:
+                logits, state = session.run(None, {INPUT_TOKENS: tokens, INPUT_STATE: state})
+            else:
+                logits, *newest = session.run(None, step_feeds(meta.config, tokens, state))
+                state = next_state(meta.config, state, newest)
             out.append(logits)
     else:
         r = meta.receptive_field

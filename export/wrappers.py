@@ -1,6 +1,6 @@
 """Explicit torch modules that define the exported ONNX graphs (no monkey-patched `forward`).
 
-    StepGraph(wavenet)          tokens [B], state [B, S] -> logits [B, V], next_state [B, S]
+    StepGraph(wavenet)          tokens [B], oldest_l [B, C] per layer -> logits [B, V], newest_l [B, C] per layer
     WindowGraph(model)          tokens [B, R] -> logits [B, V]  (= model(tokens)[:, -1])
     LectureWindowGraph(lecture) the same function for LectureNet, batch norm folded, 2-D matmuls only
     window_graph(model)         the leanest window wrapper for the model's architecture
@@ -10,7 +10,8 @@
 The step graph is Fast WaveNet (Paine et al. 2016, "Fast Wavenet Generation Algorithm"): every layer
 keeps a queue of its last `dilation` inputs, so one new token costs one matrix product per layer
 instead of a convolution over the whole receptive field. Weights are rearranged once, here, so the
-graph is a short chain of 2-D matrix products (no Conv nodes; a few dozen nodes for 4 layers).
+graph is a short chain of 2-D matrix products (no Conv nodes). The queues live outside the graph
+(format 2, runtime/contract.py): the graph reads each layer's oldest input and returns its newest.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _bias(layer: nn.Conv1d | nn.Linear | nn.BatchNorm1d) -> torch.Tensor:
 
 
 class StepGraph(nn.Module):
-    """One WaveNet step on 2-D matrices; the state layout is `runtime.contract.state_layout(config)`.
+    """One WaveNet step on 2-D matrices, queues outside: forward(tokens, *oldest) -> (logits, *newest).
 
     Shifted inputs: layer l's queue holds h'_l = h_l - c_l, its input minus c_l = r_0 + ... + r_{l-1}, the
     residual biases of the layers below it (c_0 = 0, so layer 0 holds plain embeddings). Then the residual
@@ -46,16 +47,17 @@ class StepGraph(nn.Module):
     the conv bias: [old, h] @ W + b = [old', h'] @ W + b + c_l @ (W_tap0 + W_tap1). `initial_state(model)`
     is shifted the same way, and the logits are exactly the model's.
 
-    Per layer with dilation d and queue q = state[:, off : off + d*C] (its last d shifted inputs, oldest first):
-        x = [q_oldest, h']                                     (B, 2C)
-        g = tanh(x @ W_f + b_f) * sigmoid(x @ W_g + b_g)       W_f, W_g (2C, C): conv tap 0 over tap 1
-        h' <- h' + g @ W_res                                   (not in the top layer)
-        q <- [q[1:], h'_in]
+    Per layer with dilation d, oldest_l = the shifted input of d steps ago:
+        newest_l = h'                                               (B, C): output, the caller queues it
+        f = oldest_l @ W_f0 + (h' @ W_f1 + b_f)     g = the same with W_g0, W_g1, b_g
+        g = tanh(f) * sigmoid(g)
+        h' <- h' + g @ W_res                                        (not in the top layer)
     skips = [g_0, ..., g_{L-1}] @ [W_skip_0; ...; W_skip_{L-1}] + sum(b_skip)   one matmul for all layers
     logits = relu(relu(skips) @ W_hidden + b_hidden) @ W_out + b_out
 
-    Filter and gate are two Gemms, not one Gemm and a Split: onnxruntime fuses each Gemm with its Tanh or
-    Sigmoid, so a layer runs as 5 kernels (Concat, 2 Gemm+activation, Mul, Gemm) instead of 8.
+    Each conv tap is its own Gemm, the second taking the first as C: onnxruntime fuses it with the Tanh or
+    Sigmoid, and no per-row Concat of [oldest, h'] is needed (at batch 1024 that Concat cost more than the
+    extra Gemm launch; at batch 1 they cost the same).
     """
 
     def __init__(self, model: WaveNet):
@@ -65,17 +67,17 @@ class StepGraph(nn.Module):
         self.channels = c
         self.dilations = tuple(config.layer_dilations)
         self.embedding = _frozen(model.embedding.weight)  # (V, C)
-        self.filter_weight = nn.ParameterList()  # (2C, C) each: [old; now] -> filter
-        self.filter_bias = nn.ParameterList()  # (C,)
-        self.gate_weight = nn.ParameterList()  # (2C, C): [old; now] -> gate
-        self.gate_bias = nn.ParameterList()  # (C,)
+        self.filter_old, self.filter_now = nn.ParameterList(), nn.ParameterList()  # (C, C) each: tap 0, tap 1
+        self.gate_old, self.gate_now = nn.ParameterList(), nn.ParameterList()  # (C, C) each
+        self.filter_bias, self.gate_bias = nn.ParameterList(), nn.ParameterList()  # (C,)
         self.res_weight = nn.ParameterList()  # (C, C)
         for layer, shift in zip(model.layers, input_shifts(model), strict=True):
             w = layer.conv.weight.double()  # (2C, C, 2): out, in, tap
-            weight = torch.cat([w[:, :, 0].T, w[:, :, 1].T], dim=0)  # (2C, 2C)
             bias = _bias(layer.conv).double() + shift @ (w[:, :, 0].T + w[:, :, 1].T)  # (2C,): c_l folded in
-            self.filter_weight.append(_frozen(weight[:, :c]))
-            self.gate_weight.append(_frozen(weight[:, c:]))
+            self.filter_old.append(_frozen(w[:c, :, 0].T))
+            self.filter_now.append(_frozen(w[:c, :, 1].T))
+            self.gate_old.append(_frozen(w[c:, :, 0].T))
+            self.gate_now.append(_frozen(w[c:, :, 1].T))
             self.filter_bias.append(_frozen(bias[:c]))
             self.gate_bias.append(_frozen(bias[c:]))
             if layer.residual is not None:
@@ -87,26 +89,16 @@ class StepGraph(nn.Module):
         self.hidden_bias = _frozen(_bias(model.head_hidden))
         self.out_weight = _frozen(model.head_out.weight[:, :, 0].T)  # (H, V)
         self.out_bias = _frozen(_bias(model.head_out))
-        # One split of the state: per layer its oldest input, then (dilation > 1) the rest of its queue.
-        self.pieces: list[int] = []
-        for entry in state_layout(config):
-            self.pieces.append(c)
-            if entry["size"] > c:
-                self.pieces.append(entry["size"] - c)
+        self.layout = [(entry["offset"], entry["size"]) for entry in state_layout(config)]  # flat state queues
 
-    def forward(self, tokens: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # tokens: (B,) int64, state: (B, S_state) float32
+    def forward(self, tokens: torch.Tensor, *oldest: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # tokens: (B,) int64; oldest: L tensors (B, C) float32
         h = nn.functional.embedding(tokens, self.embedding)  # (B, C): h'_0 = h_0
-        pieces = list(torch.split(state, self.pieces, dim=1))
-        gates, new_state = [], []
-        for i, dilation in enumerate(self.dilations):
-            oldest = pieces.pop(0)  # (B, C)
-            if dilation > 1:
-                new_state.append(pieces.pop(0))  # (B, (d-1) C): the queue shifted by one
-            new_state.append(h)
-            x = torch.cat([oldest, h], dim=1)  # (B, 2C)
-            filt = torch.addmm(self.filter_bias[i], x, self.filter_weight[i])  # (B, C)
-            gate = torch.addmm(self.gate_bias[i], x, self.gate_weight[i])  # (B, C)
+        gates, newest = [], []
+        for i in range(len(self.dilations)):
+            newest.append(h)
+            filt = torch.addmm(torch.addmm(self.filter_bias[i], h, self.filter_now[i]), oldest[i], self.filter_old[i])
+            gate = torch.addmm(torch.addmm(self.gate_bias[i], h, self.gate_now[i]), oldest[i], self.gate_old[i])
             g = torch.tanh(filt) * torch.sigmoid(gate)  # (B, C)
             gates.append(g)
             if i < len(self.res_weight):
@@ -114,7 +106,16 @@ class StepGraph(nn.Module):
         skips = torch.addmm(self.skip_bias, torch.cat(gates, dim=1), self.skip_weight)  # (B, S)
         hidden = torch.relu(torch.addmm(self.hidden_bias, torch.relu(skips), self.hidden_weight))  # (B, H)
         logits = torch.addmm(self.out_bias, hidden, self.out_weight)  # (B, V)
-        return logits, torch.cat(new_state, dim=1)
+        return (logits, *newest)
+
+    def advance(self, tokens: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step on a flat state (B, S) laid out as runtime.contract.state_layout: -> logits, next state."""
+        c = self.channels
+        logits, *newest = self(tokens, *[state[:, off:off + c] for off, _ in self.layout])
+        pieces = []
+        for (off, size), new in zip(self.layout, newest, strict=True):
+            pieces += [state[:, off + c:off + size], new]
+        return logits, torch.cat(pieces, dim=1)
 
 
 def input_shifts(model: WaveNet) -> list[torch.Tensor]:

@@ -65,7 +65,8 @@ def _notes_on_stderr(enabled: bool) -> Iterator[None]:
 
 def _provider_options(func):
     func = click.option("--threads", type=THREADS, default=None,
-                        help="Intra-op threads of ONNX Runtime (default: its own choice).")(func)
+                        help="CPU cores to use: rows are split over this many threads, with the same results "
+                             "(default: every physical core; batch 1 uses one).")(func)
     func = click.option("--provider", default="auto", show_default=True,
                         help="auto (the best that works here), cpu, cuda or an exact ONNX Runtime provider name; "
                              "a named provider that cannot run is an error.")(func)

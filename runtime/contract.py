@@ -2,28 +2,36 @@
 
 Every .onnx file written by wn-export carries, in `metadata_props` (all values are strings):
 
-    wavenet_edge.format_version   "1"
+    wavenet_edge.format_version   "2" (this runtime also reads "1")
     wavenet_edge.graph            "step" | "window"
     wavenet_edge.config           JSON of ModelConfig.to_dict()
     wavenet_edge.vocab            JSON of Vocab.to_dict()  ({"boundary_id": 0, "chars": [...]})
     wavenet_edge.receptive_field  "16"
-    wavenet_edge.io               JSON: inputs/outputs (name, dtype, shape) and, for step graphs, the state layout
-    wavenet_edge.initial_state    step graphs: base64 of float32 little-endian [state_size], the exact state
-                                  after only boundary tokens
+    wavenet_edge.io               JSON: inputs/outputs (name, dtype, shape) and, for step graphs, the queues
+    wavenet_edge.initial_state    step graphs: base64 of float32 little-endian [state_size], the exact queues
+                                  after only boundary tokens (layout below)
     wavenet_edge.metrics          JSON: {"train_loss", "val_loss", "step", ...} from the checkpoint
     wavenet_edge.data             JSON: {"sha256", "source", "split", ...} of the training data
     wavenet_edge.package_version  version of wavenet-edge that exported the file
     wavenet_edge.parameters       number of model parameters
 
-Step graph (Fast WaveNet, Paine et al. 2016): one token per row in, next-token logits and the updated
-per-layer queues out.
-    tokens [batch] int64, state [batch, state_size] float32 -> logits [batch, vocab], next_state [batch, state_size]
-    Layer l with dilation d owns state[:, offset : offset + d*C]: its last d inputs (each C wide), oldest
-    first. Above layer 0 an input is stored minus a constant (the residual biases below the layer, folded
-    into the next convolution's bias by the exporter), so treat the state as opaque: start from
-    initial_state and feed back next_state.
+Step graph (Fast WaveNet, Paine et al. 2016), format 2: one token per row in, the next-token logits and each
+layer's new input out; the caller keeps every layer's queue of its last `dilation` inputs.
+    tokens [batch] int64, oldest_0 .. oldest_{L-1} [batch, C] float32
+        -> logits [batch, vocab] float32, newest_0 .. newest_{L-1} [batch, C] float32
+    Layer l (dilation d_l) at step t needs oldest_l = the newest_l it returned at step t - d_l. Before the
+    first step the queues hold initial_state: layer l's d_l vectors (oldest first) at state_layout()[l]
+    ["offset"], each C wide. `step_feeds` and `next_state` below do this with a flat [batch, state_size]
+    state (the format-1 layout); the runtime keeps a ring of d_l + 1 slots per layer instead, so that
+    no queue is ever shifted (the inputs and outputs are bound straight to the ring's slots). Above layer
+    0 the vectors are the layer's input minus a constant (the residual biases below it, folded into the
+    next convolution's bias by the exporter): treat them as opaque, start from initial_state, feed back.
 
-Window graph: tokens [batch, receptive_field] int64 -> logits [batch, vocab] (prediction after the last token).
+Step graph, format 1 (still read): the queues inside the graph, shifted there.
+    tokens [batch] int64, state [batch, state_size] float32 -> logits [batch, vocab], next_state [batch, state_size]
+
+Window graph (both formats): tokens [batch, receptive_field] int64 -> logits [batch, vocab] (prediction after
+the last token).
 """
 
 from __future__ import annotations
@@ -41,19 +49,31 @@ from .vocab import Vocab
 
 __all__ = [
     "FORMAT_VERSION", "GRAPH_KINDS", "GRAPH_STEP", "GRAPH_WINDOW", "INPUT_STATE", "INPUT_TOKENS",
-    "METADATA_PREFIX", "ModelMetadata", "OUTPUT_LOGITS", "OUTPUT_STATE", "check_graph_shapes", "state_layout",
+    "METADATA_PREFIX", "ModelMetadata", "OUTPUT_LOGITS", "OUTPUT_STATE", "READABLE_VERSIONS", "check_graph_shapes",
+    "next_state", "oldest_name", "newest_name", "state_layout", "step_feeds",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the step graph's queues live outside the graph (1: inside, shifted by a Split + Concat)
+READABLE_VERSIONS = (1, 2)
 METADATA_PREFIX = "wavenet_edge."
 GRAPH_STEP = "step"
 GRAPH_WINDOW = "window"
 GRAPH_KINDS = (GRAPH_STEP, GRAPH_WINDOW)
 
 INPUT_TOKENS = "tokens"
-INPUT_STATE = "state"
+INPUT_STATE = "state"  # format 1
 OUTPUT_LOGITS = "logits"
-OUTPUT_STATE = "next_state"
+OUTPUT_STATE = "next_state"  # format 1
+
+
+def oldest_name(layer: int) -> str:
+    """Step graph input (format 2): layer `layer`'s input from `dilation` steps ago."""
+    return f"oldest_{layer}"
+
+
+def newest_name(layer: int) -> str:
+    """Step graph output (format 2): layer `layer`'s input at this step."""
+    return f"newest_{layer}"
 
 
 def state_layout(config: ModelConfig) -> list[dict]:
@@ -66,9 +86,38 @@ def state_layout(config: ModelConfig) -> list[dict]:
     return layout
 
 
-def io_description(config: ModelConfig, graph: str) -> dict:
+def step_feeds(config: ModelConfig, tokens: np.ndarray, state: np.ndarray) -> dict[str, np.ndarray]:
+    """Format-2 step graph inputs for tokens [B] int64 and a flat state [B, state_size] (state_layout)."""
+    c = config.channels
+    feeds = {INPUT_TOKENS: np.ascontiguousarray(tokens, dtype=np.int64)}
+    for entry in state_layout(config):
+        feeds[oldest_name(entry["layer"])] = np.ascontiguousarray(state[:, entry["offset"]:entry["offset"] + c])
+    return feeds
+
+
+def next_state(config: ModelConfig, state: np.ndarray, newest: list[np.ndarray]) -> np.ndarray:
+    """The flat state [B, state_size] after a format-2 step: every queue drops its oldest vector and
+    takes the graph's newest_l (outputs 1.. of the step, in layer order)."""
+    c = config.channels
+    pieces = []
+    for entry, new in zip(state_layout(config), newest, strict=True):
+        pieces += [state[:, entry["offset"] + c:entry["offset"] + entry["size"]], new]
+    return np.concatenate(pieces, axis=1)
+
+
+def io_description(config: ModelConfig, graph: str, version: int = FORMAT_VERSION) -> dict:
     """Names, dtypes and shapes of a graph's inputs and outputs ("batch" is the dynamic axis)."""
     vocab = config.vocab_size
+    if graph == GRAPH_STEP and version >= 2:
+        c = config.channels
+        layout = state_layout(config)
+        return {
+            "inputs": [{"name": INPUT_TOKENS, "dtype": "int64", "shape": ["batch"]}]
+            + [{"name": oldest_name(e["layer"]), "dtype": "float32", "shape": ["batch", c]} for e in layout],
+            "outputs": [{"name": OUTPUT_LOGITS, "dtype": "float32", "shape": ["batch", vocab]}]
+            + [{"name": newest_name(e["layer"]), "dtype": "float32", "shape": ["batch", c]} for e in layout],
+            "queues": [{**e, "input": oldest_name(e["layer"]), "output": newest_name(e["layer"])} for e in layout],
+        }
     if graph == GRAPH_STEP:
         size = sum(config.layer_dilations) * config.channels
         return {
@@ -121,6 +170,9 @@ def check_graph_shapes(metadata: ModelMetadata, inputs: Sequence, outputs: Seque
             OUTPUT_STATE: metadata.state_size}
     what = {INPUT_TOKENS: "tokens per row (the receptive field)", INPUT_STATE: "state floats per row",
             OUTPUT_LOGITS: "logits per row (the vocabulary size)", OUTPUT_STATE: "state floats per row"}
+    for layer in range(len(metadata.config.layer_dilations)):  # format 2: one queue input and output per layer
+        for name in (oldest_name(layer), newest_name(layer)):
+            want[name], what[name] = metadata.config.channels, "queue floats per row (the channels)"
     for arg in (*inputs, *outputs):
         shape = list(arg.shape or [])
         width = shape[1] if len(shape) > 1 else None
@@ -150,7 +202,7 @@ class ModelMetadata:
 
     @property
     def io(self) -> dict:
-        return io_description(self.config, self.graph)
+        return io_description(self.config, self.graph, self.format_version)
 
     @property
     def state_size(self) -> int:
@@ -185,9 +237,10 @@ class ModelMetadata:
             version = int(ours.get("format_version", ""))
         except ValueError:
             raise ModelFileError(f"{where}: missing or malformed wavenet_edge.format_version") from None
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ModelFileError(
-                f"{where}: unsupported format version {version} (this runtime reads version {FORMAT_VERSION})"
+                f"{where}: unsupported format version {version} (this runtime reads versions "
+                f"{', '.join(str(v) for v in READABLE_VERSIONS)})"
             )
         for key in ("graph", "config", "vocab"):
             if key not in ours:
@@ -209,7 +262,8 @@ class ModelMetadata:
             if "receptive_field" in ours and _count(ours, "receptive_field") != config.receptive_field:
                 raise _BadField(f"metadata wavenet_edge.receptive_field {ours['receptive_field']} does not match "
                                 f"the config's {config.receptive_field}")
-            if "io" in ours and _json(ours, "io", dict) != json.loads(json.dumps(io_description(config, graph))):
+            described = json.loads(json.dumps(io_description(config, graph, version)))
+            if "io" in ours and _json(ours, "io", dict) != described:
                 raise _BadField("metadata wavenet_edge.io does not match the config (the graph's inputs, outputs "
                                 "and state layout follow from it)")
         except _BadField as err:

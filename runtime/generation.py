@@ -6,32 +6,39 @@ replaced by new ones, names come out in index order.
 
 How it stays fast: the state of a name that has only seen the boundary token and the prefix is computed
 once and copied into every new row; a finished row's slot is refilled in place (the arrays only shrink
-once no names are left to start); the random numbers of a row are drawn for all its positions when it
-starts; the loop body is a handful of numpy calls on [B, V] arrays, with no per-row Python. At batch size 1
+once no names are left to start); each step draws one uniform per row from a [B] counter (RowUniforms);
+the loop body is a handful of numpy calls on [B, V] arrays, with no per-row Python. At batch size 1
 that bookkeeping took over a third of the time per character, so one row runs its own loop (`_one_row`): the same
 names and log-probabilities to the bit, with one graph call, one draw and a few scalar operations per character.
 
 Determinism: name i's characters depend only on (seed, i) and the model's logits for that row, so the
 same seed gives the same names whatever `batch_size` (ONNX Runtime computes each row independently).
+
+Memory grows with what is produced, not with the limits: no buffer is sized by max_len (the token ring
+doubles as names grow, the uniforms are drawn per step), and the width is min(batch_size, n).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
 from .common.errors import VocabError, WavenetEdgeError
 from .graphs import GraphRunner, Rows
-from .sampling import Sampler, SamplingParams, UniformSource, log_softmax
+from .sampling import RowUniforms, Sampler, SamplingParams, log_softmax, row_keys, stream_uniforms
 from .vocab import BOUNDARY_ID, Vocab
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "encode_prefix", "filter_names",
-           "generate_stream"]
+           "generate_chunks", "generate_stream"]
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_PATIENCE = 1000  # --unique/--exclude: give up after this many rejected samples in a row
+MAX_BATCH_SIZE = 65536  # rows side by side; each holds the model state (a few KB), so more only costs memory
+RING_START = 64  # token buffer positions per row at first; doubled as names grow (up to max_len + 1)
+ONE_ROW_BLOCK = 256  # batch 1: names whose first uniforms are computed together
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ class GenerationRequest:
                 f"max-len {self.max_len} is below the length of prefix {self.prefix!r} ({len(self.prefix)})"
             )
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
-                or self.batch_size < 1:
-            raise WavenetEdgeError(f"batch size must be a positive integer, got {self.batch_size}")
+                or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise WavenetEdgeError(f"batch size must be an integer in 1..{MAX_BATCH_SIZE}, got {self.batch_size}")
 
 
 def encode_prefix(vocab: Vocab, prefix: str) -> list[int]:
@@ -99,60 +106,85 @@ def _text_decoder(vocab: Vocab):
     return decode
 
 
-def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationRequest,
-                    logprobs: bool = True) -> Iterator[tuple[int, str, float | None]]:
+def _grow(out: np.ndarray, born: np.ndarray, capacity: int) -> np.ndarray:
+    """The time-major token ring `out` [cap, B] re-laid into `capacity` columns: row r's position p moves
+    from column (born[r] + p) % cap to (born[r] + p) % capacity."""
+    cap = len(out)
+    grown = np.zeros((capacity, out.shape[1]), dtype=out.dtype)
+    positions = born[None, :] + np.arange(cap)[:, None]  # [cap, B]
+    columns = np.arange(out.shape[1])[None, :]
+    grown[positions % capacity, columns] = out[positions % cap, columns]
+    return grown
+
+
+def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationRequest, logprobs: bool = True,
+                    first: int = 0, stride: int = 1) -> Iterator[tuple[int, str, float | None]]:
     """Yield (index, name, log-probability) for names 0, 1, 2, ... in index order, each as soon as it and
     every name before it are finished. The name includes the prefix; its log-probability is log p(name
     followed by the end token) under the model at temperature 1, prefix included (None without `logprobs`,
-    which saves a little time per character)."""
+    which saves a little time per character).
+
+    first, stride: this stream's name j is the request's name first + j * stride (its random numbers are
+    that name's), so `stride` streams with first = 0..stride-1 share the names of one request (threads)."""
+    return chain.from_iterable(generate_chunks(runner, vocab, request, logprobs, first, stride))
+
+
+def generate_chunks(runner: GraphRunner, vocab: Vocab, request: GenerationRequest, logprobs: bool = True,
+                    first: int = 0, stride: int = 1) -> Iterator[list[tuple[int, str, float | None]]]:
+    """generate_stream's items in lists, one list per step that finished names (less per-name overhead:
+    worker threads hand a whole list to the reader at once)."""
     prefix_ids = encode_prefix(vocab, request.prefix)
     total = request.n  # None: endless
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
-    span = room + 1  # positions a row can live through: room characters and the end token
     start_state, start_token, start_logprob = _prefix_template(runner, prefix_ids)
     decode = _text_decoder(vocab)
-    ring = np.arange(span)
     sampler = Sampler(request.sampling)
 
+    def keys(local: np.ndarray) -> np.ndarray:  # random-stream keys of this stream's names `local`
+        return row_keys(request.seed, first + local.astype(np.uint64) * np.uint64(stride))
+
     width = request.batch_size if total is None else min(request.batch_size, total)
-    block = width if total is None else min(total, max(width, 256))
-    source = UniformSource(request.seed, span, block=block)
     rows = runner.rows(start_state, start_token, width)  # owns the model state and the tokens it feeds
     if width == 1:
-        yield from _one_row(rows, sampler, source, total, room, start_logprob, request.prefix, vocab, logprobs)
+        yield from _one_row(rows, sampler, keys, total, room, start_logprob, request.prefix, vocab, logprobs)
         return
-    # Time-major ring buffers: row r, started at step born[r], keeps its position p in column
-    # (born[r] + p) % span, so step t reads and writes plain rows [t % span] (no fancy indexing).
-    uniforms = np.empty((span, width, 1))  # [span, B, 1]
-    out = np.zeros((span, width), dtype=np.int64)  # [span, B] sampled tokens
-    uniforms[:, :, 0] = source.take(width).T  # every row starts at step 0
+    # A time-major ring of the sampled tokens: row r, started at step born[r], keeps position p in column
+    # (born[r] + p) % cap, so step t writes the plain row [t % cap]. It doubles when the oldest live row
+    # would wrap, so it grows with the longest name produced, not with max_len.
+    cap = min(room + 1, RING_START)
+    out = np.zeros((cap, width), dtype=np.int64)  # [cap, B] sampled tokens
+    draws = RowUniforms(width)
+    index = np.arange(width, dtype=np.int64)  # [B] name of each row (local to this stream)
+    draws.start(np.arange(width), keys(index))
     born = np.zeros(width, dtype=np.int64)  # [B] step at which each row started
-    index = np.arange(width, dtype=np.int64)  # [B] name of each row
     logprob = np.full(width, start_logprob)  # [B] float64
-    started, t, deadline = width, 0, room  # names with a row; step; first step at which a row must end
+    started, t, oldest = width, 0, 0  # names with a row; step; first step of the oldest live row
     ready: dict[int, tuple[str, float | None]] = {}
     next_out = 0
 
     while width:
-        column = t % span
+        if t - oldest >= cap:  # the oldest row would overwrite its first token
+            cap = min(2 * cap, room + 1)
+            out = _grow(out, born, cap)
         logits = rows.step()  # [B, V]
         chosen = rows.tokens  # sampled in place: the next step feeds them
-        chosen_logp = sampler(logits, uniforms[column], chosen, logprobs)
-        if t >= deadline:  # rows at max_len end here: the end token is forced, its probability still counted
+        chosen_logp = sampler(logits, draws.next(), chosen, logprobs)
+        if t >= oldest + room:  # rows at max_len end here: the end token is forced, its probability still counted
             full = born <= t - room
             chosen[full] = BOUNDARY_ID
             if chosen_logp is not None:  # asked for logprobs
                 chosen_logp[full] = log_softmax(logits[full])[:, BOUNDARY_ID]
-        out[column] = chosen
+        out[t % cap] = chosen
         if logprobs:
             logprob += chosen_logp
         t += 1
-        if chosen[0] if width == 1 else chosen.all():  # no row finished
+        if chosen.all():  # no row finished
             continue
         finished = (chosen == BOUNDARY_ID).nonzero()[0]  # [k] rows whose name is complete
         births = born[finished]  # [k]
-        tokens = out[(births[:, None] + ring) % span, finished[:, None]]  # [k, span] in position order
         lengths = (t - 1 - births).tolist()  # characters of each name, the end token not counted
+        longest = max(lengths)
+        tokens = out[(births[:, None] + np.arange(longest)) % cap, finished[:, None]]  # [k, longest] in order
         scores = logprob[finished].tolist() if logprobs else [None] * len(lengths)
         for name_index, text, lp in zip(index[finished].tolist(), decode(tokens, lengths), scores, strict=True):
             ready[name_index] = (request.prefix + text, lp)
@@ -162,46 +194,54 @@ def generate_stream(runner: GraphRunner, vocab: Vocab, request: GenerationReques
             index[slots] = np.arange(started, started + fresh)
             started += fresh
             rows.reset(slots)
+            draws.start(slots, keys(index[slots]))
             born[slots] = t
             logprob[slots] = start_logprob
-            draws = source.take(fresh)  # [fresh, span]: position p goes to column (t + p) % span
-            first = t % span
-            uniforms[first:, slots, 0] = draws[:, : span - first].T
-            uniforms[:first, slots, 0] = draws[:, span - first:].T
         if fresh < len(finished):  # nothing left to start: drop the finished rows
             width -= len(finished) - fresh
             if width:
                 keep = np.ones(len(index), dtype=bool)
                 keep[finished[fresh:]] = False
                 rows.keep(keep)
-                born, index, logprob = born[keep], index[keep], logprob[keep]
-                uniforms, out = uniforms[:, keep], out[:, keep]
+                draws.keep(keep)
+                born, index, logprob, out = born[keep], index[keep], logprob[keep], out[:, keep]
         if width:
-            deadline = int(np.minimum.reduce(born)) + room
-        while next_out in ready:
-            name, lp = ready.pop(next_out)
-            yield next_out, name, lp
-            next_out += 1
+            oldest = int(np.minimum.reduce(born))
+        if next_out in ready:
+            done = []
+            while next_out in ready:
+                name, lp = ready.pop(next_out)
+                done.append((next_out, name, lp))
+                next_out += 1
+            yield done
 
 
-def _one_row(rows: Rows, sampler: Sampler, source: UniformSource, total: int | None, room: int,
-             start_logprob: float, prefix: str, vocab: Vocab,
-             logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
+def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, start_logprob: float, prefix: str,
+             vocab: Vocab, logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
     """generate_stream with one row: the same names and log-probabilities as the batched loop (the same
     uniforms, the same float64 operations in the same order), one name after the other, with none of
-    its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations."""
+    its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations.
+    The uniforms of a name are computed RING_START positions at a time (for ONE_ROW_BLOCK names at once),
+    more as the name grows."""
     chars = [""] + list(vocab.chars)  # id -> character
     tokens = rows.tokens  # [1]: the token the next step consumes
     slot = np.zeros(1, dtype=np.intp)
     step, draw = rows.step, sampler.row_sampler(vocab.size)
+    chunk = min(room + 1, RING_START)
     index = 0
     while total is None or index < total:
         if index:
             rows.reset(slot)  # back to the state after the prefix
-        uniforms = source.take(1)[0].tolist()  # [room + 1]: position p draws with uniforms[p]
+        if index % ONE_ROW_BLOCK == 0:  # the first `chunk` uniforms of the next block of names, in one pass
+            block_keys = keys(np.arange(index, index + ONE_ROW_BLOCK))  # [block]
+            block = stream_uniforms(block_keys, chunk).tolist()  # [block][chunk]
+        uniforms = block[index % ONE_ROW_BLOCK]  # position p draws with uniforms[p]
         logprob = start_logprob
         text = []
         for position in range(room):
+            if position == len(uniforms):  # a long name: its next uniforms
+                key = block_keys[index % ONE_ROW_BLOCK:][:1]  # [1]
+                uniforms += stream_uniforms(key, min(len(uniforms), room + 1 - position), start=position)[0].tolist()
             token, token_logp = draw(step(), uniforms[position], logprobs)
             if token_logp is not None:  # asked for logprobs
                 logprob += token_logp
@@ -213,7 +253,7 @@ def _one_row(rows: Rows, sampler: Sampler, source: UniformSource, total: int | N
             logits = step()
             if logprobs:
                 logprob += float(log_softmax(logits)[0, BOUNDARY_ID])
-        yield index, prefix + "".join(text), logprob if logprobs else None
+        yield [(index, prefix + "".join(text), logprob if logprobs else None)]
         index += 1
 
 

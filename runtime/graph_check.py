@@ -23,6 +23,8 @@ from .contract import (
     OUTPUT_STATE,
     ModelMetadata,
     check_graph_shapes,
+    newest_name,
+    step_feeds,
 )
 from .vocab import BOUNDARY_ID
 
@@ -35,9 +37,15 @@ def check_graph(session: ort.InferenceSession, metadata: ModelMetadata, where: s
     check_graph_shapes(metadata, session.get_inputs(), session.get_outputs(), where)
     if metadata.graph == GRAPH_STEP:
         assert metadata.initial_state is not None  # from_props sets it for every step graph
-        feeds = {INPUT_TOKENS: np.array([BOUNDARY_ID], dtype=np.int64),
-                 INPUT_STATE: metadata.initial_state[None].astype(np.float32)}  # [1], [1, S]
-        names, want = [OUTPUT_LOGITS, OUTPUT_STATE], [(1, metadata.config.vocab_size), (1, metadata.state_size)]
+        tokens, state = np.array([BOUNDARY_ID], dtype=np.int64), metadata.initial_state[None].astype(np.float32)
+        if metadata.format_version == 1:
+            feeds: dict[str, np.ndarray] = {INPUT_TOKENS: tokens, INPUT_STATE: state}  # [1], [1, S]
+            names, want = [OUTPUT_LOGITS, OUTPUT_STATE], [(1, metadata.config.vocab_size), (1, metadata.state_size)]
+        else:  # format 2: the queues' oldest vectors in, the newest out, [1, C] each
+            feeds = step_feeds(metadata.config, tokens, state)
+            layers = range(len(metadata.config.layer_dilations))
+            names = [OUTPUT_LOGITS] + [newest_name(layer) for layer in layers]
+            want = [(1, metadata.config.vocab_size)] + [(1, metadata.config.channels) for _ in layers]
     else:
         feeds = {INPUT_TOKENS: np.full((1, metadata.receptive_field), BOUNDARY_ID, dtype=np.int64)}  # [1, R]
         names, want = [OUTPUT_LOGITS], [(1, metadata.config.vocab_size)]

@@ -25,22 +25,52 @@ from .generation import (
     GenerationRequest,
     encode_prefix,
     filter_names,
-    generate_stream,
 )
 from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
-from .modelfile import read_onnx_props
-from .providers import create_session, resolve_providers
+from .providers import CPU, ProviderError, create_session, resolve_providers
 from .sampling import SamplingParams
 from .scoring import ScoreResult, score
+from .workers import parallel_stream, physical_cores, worker_count
 
 __all__ = ["SHIPPED_MODEL", "WavenetModel", "shipped_model_path"]
 
 SHIPPED_MODEL = ("wavenet_edge.models", "wavenet.onnx")
+MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.py)
 # what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
 _LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
     "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
     "RuntimeException", "EPFail") if hasattr(_ort_state, name)) + (RuntimeError,)
+_ONNX_START = b"\x08"  # an ONNX ModelProto opens with its ir_version field (1, varint)
+_ORT_FORMAT_ID = b"ORTM"  # bytes 4-8 of an ORT-format (flatbuffers) file
+
+
+def _file_head(path: Path) -> bytes:
+    """The first bytes of a model file, or ModelFileError in one line (missing, a directory, unreadable, empty)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not an .onnx file") from None
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot read: {err.strerror}") from None
+    if not head:
+        raise ModelFileError(f"{path}: empty file, not an ONNX model")
+    return head
+
+
+def _load_failure(path: Path, head: bytes, err: Exception) -> ModelFileError:
+    """One line for a file ONNX Runtime cannot load: foreign bytes, a damaged model, or a graph it refuses."""
+    detail = first_line(err)
+    if head[4:8] == _ORT_FORMAT_ID:
+        return ModelFileError(f"{path}: truncated or damaged ORT-format file: {detail}")
+    if "Protobuf parsing failed" in detail or "No graph was found" in detail:
+        if head.startswith(_ONNX_START):
+            return ModelFileError(f"{path}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)")
+        return ModelFileError(f"{path}: not an ONNX model")
+    return ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}")
 
 
 def shipped_model_path() -> Path:
@@ -74,35 +104,48 @@ def _check_io(session: ort.InferenceSession, metadata: ModelMetadata, where: str
 class WavenetModel:
     """An exported wavenet-edge model on an ONNX Runtime session. Build it with `WavenetModel.load`."""
 
-    def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata, path: Path):
+    def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata, path: Path, threads: int = 1):
         self.session = session
         self.metadata = metadata
         self.path = path
-        self._decoder: GraphRunner = make_runner(session, metadata)
+        self.threads = threads  # generation workers (see runtime/workers.py)
+        self._runners: list[GraphRunner] = [make_runner(session, metadata) for _ in range(threads)]
+        self._decoder = self._runners[0]
 
     @classmethod
     def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,
              session_options: ort.SessionOptions | None = None) -> WavenetModel:
-        """Open and validate an .onnx file written by wn-export.
+        """Open and validate an .onnx (or ORT-format .ort) file written by wn-export.
 
         provider: "auto" (CUDA when installed, else CPU), "cpu", "cuda", an exact ONNX Runtime provider name,
         or a list of those in priority order. A provider that is not installed is an error, never a silent
-        CPU fallback. threads: intra-op threads (None: ONNX Runtime's default). session_options: your own
-        onnxruntime.SessionOptions (threads, when given, still applies).
+        CPU fallback. threads: on the CPU, generation splits its rows over this many worker threads, each
+        running the graph on its own core, with exactly the names of one thread (None: every physical core;
+        a batch gets at most one worker per 64 rows, so batch 1 runs on one); ONNX Runtime runs each call
+        on one thread. On other providers: ONNX Runtime's intra-op threads, one worker.
+        session_options: your own onnxruntime.SessionOptions (threads still applies as above).
         Raises ModelFileError (missing, not ONNX, truncated, not a wavenet-edge model, unsupported format
         version, graph not matching the contract) or ProviderError, each one line.
         """
         path = Path(path)
-        props = read_onnx_props(path)
-        metadata = ModelMetadata.from_props(props, where=str(path))
+        head = _file_head(path)
         providers = resolve_providers(provider)
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or not 1 <= threads <= MAX_THREADS):
+            raise ProviderError(f"threads must be an integer in 1..{MAX_THREADS}, got {threads!r}")
+        on_cpu = providers[0] == CPU
+        workers = (threads or physical_cores()) if on_cpu else 1
         try:
-            session = create_session(path, providers, threads=threads, session_options=session_options)
+            session = create_session(path, providers, threads=1 if on_cpu else threads,
+                                     session_options=session_options)
         except _LOAD_ERRORS as err:
-            raise ModelFileError(f"{path}: ONNX Runtime cannot load the model: {first_line(err)}") from None
+            raise _load_failure(path, head, err) from None
+        # the metadata as ONNX Runtime read it: the same for .onnx and .ort files
+        props = session.get_modelmeta().custom_metadata_map
+        metadata = ModelMetadata.from_props(props, where=str(path))
         _check_io(session, metadata, str(path))
         check_graph(session, metadata, str(path))  # widths and one step against the metadata
-        return cls(session, metadata, path)
+        return cls(session, metadata, path, threads=min(workers, MAX_THREADS))
 
     @classmethod
     def load_shipped(cls, **kwargs) -> WavenetModel:
@@ -126,8 +169,8 @@ class WavenetModel:
                       patience: int = DEFAULT_PATIENCE) -> Iterator[str | tuple[str, float]]:
         """Yield generated names in a deterministic order, each as soon as it and those before it are done.
 
-        The same seed gives the same names whatever batch_size. Names include `prefix` and have at most
-        `max_len` characters (default: the model's config.max_len). top_k 1 is greedy. With
+        The same seed gives the same names whatever batch_size and threads. Names include `prefix` and have at
+        most `max_len` characters (default: the model's config.max_len). top_k 1 is greedy. With
         return_logprobs, yields (name, logprob): log p(name + end token) under the model at temperature 1,
         whatever the sampling settings (the value `score` gives the same name). With `unique` or `exclude`,
         samples until `n` names pass (WavenetEdgeError after `patience` rejected samples in a row).
@@ -144,7 +187,8 @@ class WavenetModel:
             sampling=sampling,
         )
         encode_prefix(self.metadata.vocab, prefix)
-        stream = generate_stream(self._decoder, self.metadata.vocab, request, logprobs=return_logprobs)
+        runners = self._runners[:worker_count(self.threads, request)]
+        stream = parallel_stream(runners, self.metadata.vocab, request, logprobs=return_logprobs)
         if filtering:
             assert n is not None  # refused above
             stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
@@ -167,7 +211,7 @@ class WavenetModel:
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""
-        return score(self._decoder, self.metadata.vocab, list(items))
+        return score(self._runners, self.metadata.vocab, list(items))
 
     def __repr__(self) -> str:
         return f"WavenetModel({str(self.path)!r}, graph={self.graph!r}, providers={self.providers})"

@@ -27,7 +27,7 @@ import numpy as np
 
 from .common.errors import WavenetEdgeError
 
-__all__ = ["Sampler", "SamplingParams", "UniformSource", "log_softmax", "row_keys", "splitmix64", "stream_uniforms",
+__all__ = ["RowUniforms", "Sampler", "SamplingParams", "log_softmax", "row_keys", "splitmix64", "stream_uniforms",
            "token_logprobs"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
@@ -52,36 +52,52 @@ def row_keys(seed: int, index: np.ndarray) -> np.ndarray:
         return splitmix64(base ^ seed_key)
 
 
-def stream_uniforms(keys: np.ndarray, length: int) -> np.ndarray:
-    """[N, length] float64 uniforms in (0, 1]: element (r, p) is draw p of stream keys[r]."""
-    steps = np.arange(1, length + 1, dtype=np.uint64) * _GOLDEN  # [length]
+def stream_uniforms(keys: np.ndarray, length: int, start: int = 0) -> np.ndarray:
+    """[N, length] float64 uniforms in (0, 1]: element (r, p) is draw start + p of stream keys[r]."""
+    steps = np.arange(start + 1, start + length + 1, dtype=np.uint64) * _GOLDEN  # [length]
     with np.errstate(over="ignore"):
         z = splitmix64(keys[:, None] + steps[None, :])  # [N, length]
     return ((z >> _S11) + np.uint64(1)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-class UniformSource:
-    """The uniforms of names first, first + 1, ... handed out in order, computed in blocks of names
-    (one vectorized SplitMix64 pass per block instead of one per name)."""
+class RowUniforms:
+    """The uniform of every row's next position, one step at a time: [B] counters, no per-limit buffer.
 
-    def __init__(self, seed: int, length: int, block: int = 256, first: int = 0):
-        self.seed, self.length, self.block = int(seed), length, max(1, block)
-        self._next = first  # index of the first name not yet computed
-        self._buffer = np.empty((0, length))
-        self._cursor = 0
+        draws = RowUniforms(width)
+        draws.start(slots, row_keys(seed, names))    # rows `slots` begin names `names` at position 0
+        u = draws.next()                             # [B, 1]: draw p of each row's stream; p advances by 1
 
-    def take(self, count: int) -> np.ndarray:
-        """[count, length] uniforms of the next `count` names."""
-        if self._cursor + count > len(self._buffer):
-            rest = self._buffer[self._cursor:]
-            size = max(self.block, count - len(rest))
-            keys = row_keys(self.seed, np.arange(self._next, self._next + size, dtype=np.uint64))
-            self._buffer = np.concatenate((rest, stream_uniforms(keys, self.length)))
-            self._next += size
-            self._cursor = 0
-        taken = self._buffer[self._cursor:self._cursor + count]
-        self._cursor += count
-        return taken
+    Row r at position p gets stream_uniforms(keys[r], p + 1)[p]: the same numbers as drawing a whole name
+    up front, computed as they are needed (memory grows with the batch, not with max-len)."""
+
+    def __init__(self, width: int):
+        self._counter = np.zeros(width, dtype=np.uint64)  # [B] key + (p + 1) * golden of each row's next draw
+        self._z = np.empty(width, dtype=np.uint64)  # [B] scratch
+        self._u = np.empty((width, 1))  # [B, 1] float64 out
+
+    def start(self, slots: np.ndarray, keys: np.ndarray) -> None:
+        with np.errstate(over="ignore"):
+            self._counter[slots] = keys + _GOLDEN
+
+    def keep(self, mask: np.ndarray) -> None:
+        self._counter = self._counter[mask]
+        self._z, self._u = np.empty_like(self._counter), np.empty((len(self._counter), 1))
+
+    def next(self) -> np.ndarray:
+        """[B, 1] float64 in (0, 1]: each row's draw at its current position; then every position advances."""
+        z, c = self._z, self._counter
+        with np.errstate(over="ignore"):
+            np.right_shift(c, _S30, out=z)  # splitmix64(c), in place on the scratch buffer
+            z ^= c
+            z *= _M1
+            z ^= z >> _S27
+            z *= _M2
+            z ^= z >> _S31
+            z >>= _S11
+            z += np.uint64(1)
+            c += _GOLDEN
+        np.multiply(z, 1.0 / (1 << 53), out=self._u[:, 0])
+        return self._u
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 `pip install . pytest` (no train extra) runs every test module that needs neither torch nor onnx: the runtime
 tests, on the committed fixtures. A module that imports torch, onnx, onnxscript, wavenet_edge.train or
-wavenet_edge.export (directly or through a helper module in tests/) is skipped there with a one-line reason.
+wavenet_edge.export (directly or through a helper module in tests/) is skipped there with a one-line reason,
+and so is a test marked `@pytest.mark.needs_train_extra` (one that runs wn-train, wn-data or wn-export).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from wavenet_edge.runtime.common.launch import TRAIN_EXTRA_MODULES  # what the train extra installs
+
 TESTS_DIR = Path(__file__).resolve().parent
-TRAIN_EXTRA = ("torch", "onnx", "onnxscript")  # what `pip install .` leaves out and the train extra adds
-NEEDS_TRAIN_EXTRA = (*TRAIN_EXTRA, "wavenet_edge.train", "wavenet_edge.export")
+NEEDS_TRAIN_EXTRA = (*TRAIN_EXTRA_MODULES, "wavenet_edge.train", "wavenet_edge.export")
 
 
 @cache
 def missing_train_extra() -> tuple[str, ...]:
-    return tuple(name for name in TRAIN_EXTRA if importlib.util.find_spec(name) is None)
+    return tuple(name for name in TRAIN_EXTRA_MODULES if importlib.util.find_spec(name) is None)
 
 
 @cache
@@ -56,6 +58,15 @@ def pytest_pycollect_makemodule(module_path: Path, parent):
     if missing_train_extra() and train_extra_import(module_path):
         return NeedsTrainExtra.from_parent(parent, path=module_path)
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = ", ".join(missing_train_extra())
+    if missing:
+        skip = pytest.mark.skip(reason=f"needs the train extra ({missing} not installed): pip install -e '.[dev]'")
+        for item in items:
+            if item.get_closest_marker("needs_train_extra"):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="module")

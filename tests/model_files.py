@@ -18,7 +18,8 @@ from tiny_data import ITEMS
 
 from wavenet_edge.runtime.contract import FORMAT_VERSION, METADATA_PREFIX
 
-__all__ = ["FIXTURE_DIR", "FIXTURES", "FixtureModels", "bad_files", "rename_first_op", "rewrite_props"]
+__all__ = ["FIXTURE_DIR", "FIXTURES", "FixtureModels", "bad_files", "read_props", "rename_first_op", "rewrite_props",
+           "without_props"]
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
 
@@ -158,16 +159,16 @@ def bad_files(root: Path, good: Path) -> dict[str, tuple[Path, str]]:
     for fraction in (0.1, 0.5, 0.9):
         cut = root / f"truncated{fraction}.onnx"
         cut.write_bytes(data[: int(len(data) * fraction)])
-        cases[f"truncated {fraction}"] = cut, f"{cut}: truncated ONNX file (a field runs past the end of the file)"
+        cases[f"truncated {fraction}"] = cut, f"{cut}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)"
     last = root / "truncated-last-byte.onnx"
     last.write_bytes(data[:-1])
-    cases["truncated last byte"] = last, f"{last}: truncated ONNX file (a field runs past the end of the file)"
+    cases["truncated last byte"] = last, f"{last}: truncated or damaged ONNX file (ONNX Runtime cannot parse it)"
     foreign = without_props(good, root / "foreign.onnx")
     cases["not ours"] = foreign, f"{foreign}: not a wavenet-edge model (no wavenet_edge.* metadata)"
     future_version = FORMAT_VERSION + 1
     future = rewrite_props(good, root / "future.onnx", format_version=str(future_version))
     cases["version"] = future, (f"{future}: unsupported format version {future_version} "
-                                f"(this runtime reads version {FORMAT_VERSION})")
+                                f"(this runtime reads versions 1, {FORMAT_VERSION})")
     graph = rewrite_props(good, root / "graph.onnx", graph="recurrent")
     cases["graph kind"] = graph, f"{graph}: unknown graph kind 'recurrent' (expected step or window)"
     no_vocab = rewrite_props(good, root / "novocab.onnx", vocab=None)

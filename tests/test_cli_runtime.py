@@ -163,8 +163,8 @@ def installed() -> str:
     (["--max-len", 10**9], "Invalid value for '--max-len': 1000000000 is not in the range 1<=x<=10000."),
     (["--batch-size", 0], "Invalid value for '--batch-size': 0 is not in the range 1<=x<=65536."),
     (["--batch-size", 10**9], "Invalid value for '--batch-size': 1000000000 is not in the range 1<=x<=65536."),
-    (["--threads", 0], "Invalid value for '--threads': 0 is not in the range 1<=x<=1024."),
-    (["--threads", 20000], "Invalid value for '--threads': 20000 is not in the range 1<=x<=1024."),
+    (["--threads", 0], "Invalid value for '--threads': 0 is not in the range 1<=x<=256."),
+    (["--threads", 20000], "Invalid value for '--threads': 20000 is not in the range 1<=x<=256."),
     (["--seed", -1], "Invalid value for '--seed': -1 is not in the range 0<=x<=9223372036854775807."),
     (["--provider", "tpu"], f"execution provider 'tpu' is not available here; installed: {installed()}"),
     (["--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text', 'jsonl'."),
@@ -253,9 +253,9 @@ def test_info_text_and_json(models):
     result = run(cli.info_command, [models.step])
     assert result.exit_code == 0, result.output
     text = result.stdout
-    for expected in ("wavenet-edge format 1, step graph", "architecture:      wavenet", "channels=8",
+    for expected in ("wavenet-edge format 2, step graph", "architecture:      wavenet", "channels=8",
                      f"vocabulary:        {VOCAB.size} ids", "receptive field:   8 tokens; state: 56 floats per row",
-                     "input:             tokens int64 [batch]", "input:             state float32 [batch, 56]",
+                     "input:             tokens int64 [batch]", "input:             oldest_2 float32 [batch, 8]",
                      "output:            logits float32 [batch, ", '"val_loss": 1.6', '"source": "test-syllables"',
                      f"providers here:    {installed()}", f"({models.step.stat().st_size:,} bytes)"):
         assert expected in text, expected

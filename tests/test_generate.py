@@ -15,7 +15,7 @@ from tiny_data import ITEMS, MAX_LEN, VOCAB
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.common.errors import WavenetEdgeError
 from wavenet_edge.runtime.generation import _text_decoder
-from wavenet_edge.runtime.sampling import Sampler, SamplingParams, UniformSource, row_keys, stream_uniforms
+from wavenet_edge.runtime.sampling import RowUniforms, Sampler, SamplingParams, row_keys, stream_uniforms
 from wavenet_edge.runtime.vocab import Vocab
 
 
@@ -157,7 +157,7 @@ def test_max_len_bounds_every_name(step, window):
     ({"top_p": 1.5}, "top-p must be in (0, 1], got 1.5"),
     ({"max_len": 0}, "max-len must be a positive integer, got 0"),
     ({"max_len": 2, "prefix": "kal"}, "max-len 2 is below the length of prefix 'kal' (3)"),
-    ({"batch_size": 0}, "batch size must be a positive integer, got 0"),
+    ({"batch_size": 0}, "batch size must be an integer in 1..65536, got 0"),
 ])
 def test_bad_settings_are_refused_before_anything_runs(step, kwargs, message):
     args = {"n": 3, **kwargs}
@@ -226,13 +226,20 @@ def test_uniforms_are_counter_based():
     assert abs(big.mean() - 0.5) < 0.005 and abs(np.corrcoef(big[:, 0], big[:, 1])[0, 1]) < 0.05
 
 
-def test_uniform_source_blocks_do_not_change_the_numbers():
-    one = UniformSource(5, 9, block=1)
-    many = UniformSource(5, 9, block=64)
-    a = np.concatenate([one.take(k) for k in (1, 3, 1, 7, 2)])
-    b = np.concatenate([many.take(k) for k in (5, 2, 7)])
-    assert np.array_equal(a, b)
-    assert np.array_equal(a, stream_uniforms(row_keys(5, np.arange(14, dtype=np.uint64)), 9))
+def test_row_uniforms_step_through_each_rows_stream():
+    keys = row_keys(5, np.arange(14, dtype=np.uint64))
+    want = stream_uniforms(keys, 9)  # [14, 9]
+    assert np.array_equal(stream_uniforms(keys, 4, start=5), want[:, 5:])
+    draws = RowUniforms(3)
+    draws.start(np.arange(3), keys[:3])
+    got = [draws.next()[:, 0].copy() for _ in range(2)]  # rows 0-2 at positions 0, 1
+    draws.start(np.array([1]), keys[7:8])  # row 1 starts name 7
+    got.append(draws.next()[:, 0].copy())
+    draws.keep(np.array([True, True, False]))
+    got.append(draws.next()[:, 0].copy())
+    assert np.array_equal(np.stack(got[:2], axis=1), want[:3, :2])
+    assert np.array_equal(got[2], [want[0, 2], want[7, 0], want[2, 2]])
+    assert np.array_equal(got[3], [want[0, 3], want[7, 1]])
 
 
 def draw(params: SamplingParams, logits: np.ndarray, count: int = 20000) -> np.ndarray:

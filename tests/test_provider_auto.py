@@ -16,8 +16,8 @@ import logging
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
+from model_files import FIXTURES
 from onnxruntime.capi import onnxruntime_inference_collection as collection
-from tiny_models import exported
 
 from wavenet_edge.runtime import WavenetModel, cli
 from wavenet_edge.runtime.providers import CPU, CUDA, ProviderError, resolve_providers
@@ -33,7 +33,7 @@ NO_LIBRARIES = ("[E:onnxruntime:Default, provider_bridge_ort.cc:1480 TryGetProvi
 
 @pytest.fixture(scope="module")
 def models():
-    return exported()
+    return FIXTURES
 
 
 def gpu_build_without_gpu(monkeypatch, mode: str) -> None:

@@ -3,6 +3,7 @@ runs through its console-script entry point (the thin launcher), as `wn-info ...
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -10,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from model_files import FIXTURES
 from tiny_data import ITEMS
-from tiny_models import exported
 
 ENTRY = {
     "wn-info": ("wavenet_edge.runtime.entry_points", "wn_info"),
@@ -37,9 +38,13 @@ def run(argv: list[str], stdout, preexec=None) -> tuple[int, str]:
     return proc.returncode, proc.stderr.decode()
 
 
+TRAIN_EXTRA = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                 reason="without the train extra, wn-train and wn-export say so instead")
+
+
 @pytest.fixture(scope="module")
 def models():
-    return exported()
+    return FIXTURES
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,8 @@ def closed_pipe() -> int:
 
 @pytest.mark.parametrize("args", [
     ["wn-info", "{step}"], ["wn-eval", "--onnx", "{step}", "--data", "{data}"], ["wn-info", "--help"],
-    ["wn-data", "-h"], ["wn-train", "--help"], ["wn-export", "-h"]], ids=lambda a: " ".join(a))
+    ["wn-data", "-h"], pytest.param(["wn-train", "--help"], marks=TRAIN_EXTRA),
+    pytest.param(["wn-export", "-h"], marks=TRAIN_EXTRA)], ids=lambda a: " ".join(a))
 def test_a_closed_pipe_is_a_normal_end(models, data, args):
     args = [a.format(step=models.step, data=data) for a in args]
     pipe = closed_pipe()
@@ -98,3 +104,16 @@ def test_ctrl_c_during_start_up_imports_is_130_without_a_traceback(tmp_path):
         code = proc.wait(timeout=30)
         stderr = proc.stderr.read().decode()
     assert (code, stderr) == (130, "\nAborted.\n")
+
+
+@pytest.mark.parametrize(("name", "args"), [("wn-train", ["--help"]), ("wn-export", ["-h"]),
+                                            ("wn-export", ["m.pt", "m.onnx"])], ids=lambda a: str(a))
+def test_without_the_train_extra_training_commands_say_so_in_one_line(name, args):
+    """As after `pip install .` alone: importing torch, onnx, onnxscript, tqdm or matplotlib fails."""
+    module, func = ENTRY[name]
+    blocked = "torch", "onnx", "onnxscript", "tqdm", "matplotlib"
+    code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r})); "  # None: not installed
+            f"from {module} import {func}; {func}()")
+    code_, stderr = run([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    assert (code_, stderr) == (1, f"Error: {name} needs the train extra ({', '.join(blocked)} not installed): "
+                                  "pip install 'wavenet-edge[train]'\n")

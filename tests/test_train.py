@@ -267,7 +267,7 @@ OPTION_CASES = [
     (["--dilations", "a,b"], "--dilations must be comma-separated positive integers, got 'a,b'"),
     (["--channels", 0], "channels must be an integer in 1..4096, got 0"),
     (["--arch", "lecture", "--block-size", 6], "block_size must be a power of two in 1..1024, got 6"),
-    (["--threads", 0], "Invalid value for '--threads': 0 is not in the range 1<=x<=1024."),
+    (["--threads", 0], "Invalid value for '--threads': 0 is not in the range 1<=x<=256."),
 ]
 
 

@@ -38,7 +38,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 # Option ranges shared by the commands; click refuses a value outside them in one line that names the range.
 MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy take
-MAX_THREADS = 1024
+MAX_THREADS = 256  # the runtime's own limit too (worker threads)
 MAX_BATCH_SIZE = 65_536
 SEED = click.IntRange(0, MAX_SEED)
 THREADS = click.IntRange(1, MAX_THREADS)

@@ -1,0 +1,276 @@
+/**
+ * The `wavenet-edge` command (the twin of runtime/cli.py), thin over the library, for Node.js:
+ *
+ *     wavenet-edge generate --onnx models/wavenet.onnx -n 50 --seed 7 --temperature 0.8
+ *     wavenet-edge score --onnx models/wavenet.onnx --data names.txt
+ *     wavenet-edge info models/wavenet.onnx
+ *
+ * `generate` prints exactly what `wn-generate` prints for the same options (one name per line, empty
+ * names skipped). Bad input ends in one line `Error: ...` on stderr and exit status 2.
+ */
+import { readFile } from "node:fs/promises";
+import { WavenetEdgeError, pyRepr } from "./errors.js";
+import { DEFAULT_BATCH_SIZE } from "./generation.js";
+import { loadModel } from "./model.js";
+
+export const EXIT_BAD_INPUT = 2;
+const FLUSH_EVERY_MS = 20; // names stream out: the output is flushed at least this often
+const FLUSH_BYTES = 1 << 16;
+
+/** A usage error, worded as click words it. */
+class UsageError extends WavenetEdgeError {}
+
+/**
+ * @typedef {{ names: string[], type: "int" | "float" | "string" | "flag", key: string, default?: any,
+ *             help: string }} OptionSpec
+ */
+
+/** @type {Record<string, OptionSpec[]>} */
+const COMMANDS = {
+  generate: [
+    { names: ["--onnx"], type: "string", key: "onnx", help: "Model file (.onnx written by wn-export)." },
+    { names: ["-n"], type: "int", key: "n", default: 10, help: "Number of names (default 10)." },
+    { names: ["--seed"], type: "int", key: "seed", help: "Random seed (default: a fresh one)." },
+    { names: ["--temperature"], type: "float", key: "temperature", default: 1.0, help: "> 0 (default 1.0)." },
+    { names: ["--top-k"], type: "int", key: "topK", help: "Sample among the k most likely characters (1: greedy)." },
+    { names: ["--top-p"], type: "float", key: "topP", help: "Nucleus sampling, in (0, 1]." },
+    { names: ["--prefix"], type: "string", key: "prefix", default: "", help: "Every name starts with this text." },
+    { names: ["--max-len"], type: "int", key: "maxLen", help: "Longest name (default: the model's max_len)." },
+    { names: ["--unique"], type: "flag", key: "unique", default: false, help: "No name twice." },
+    { names: ["--exclude"], type: "string", key: "exclude", help: "Never output a name listed in FILE." },
+    { names: ["--batch-size"], type: "int", key: "batchSize", default: DEFAULT_BATCH_SIZE, help: "Names side by side (default 256)." },
+    { names: ["--threads"], type: "int", key: "threads", help: "Intra-op threads of onnxruntime." },
+  ],
+  score: [
+    { names: ["--onnx"], type: "string", key: "onnx", help: "Model file." },
+    { names: ["--data"], type: "string", key: "data", help: "Items, one per line." },
+    { names: ["--threads"], type: "int", key: "threads", help: "Intra-op threads of onnxruntime." },
+  ],
+  info: [],
+};
+
+const USAGE = `Usage: wavenet-edge COMMAND [OPTIONS]
+
+Commands:
+  generate --onnx FILE [-n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--prefix X]
+           [--max-len L] [--unique] [--exclude FILE] [--batch-size B] [--threads T]
+  score    --onnx FILE --data FILE      mean NLL per character of every item (end tokens included)
+  info     FILE                         what a model file says about itself (JSON)
+`;
+
+/**
+ * click's parsing of one value ("Invalid value for '-n': 'x' is not a valid integer.").
+ * @param {OptionSpec} spec @param {string} name @param {string} text
+ */
+function convert(spec, name, text) {
+  if (spec.type === "int") {
+    if (!/^\s*[+-]?\d+(_\d+)*\s*$/.test(text)) {
+      throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid integer.`);
+    }
+    const value = BigInt(text.trim().replaceAll("_", ""));
+    return spec.key === "seed" ? value : Number(value);
+  }
+  if (spec.type === "float") {
+    const t = text.trim().toLowerCase().replaceAll("_", "");
+    const special = { inf: Infinity, "+inf": Infinity, "-inf": -Infinity, infinity: Infinity, "+infinity": Infinity,
+      "-infinity": -Infinity, nan: NaN, "+nan": NaN, "-nan": NaN };
+    if (t in special) return special[/** @type {keyof typeof special} */ (t)];
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) {
+      throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid float.`);
+    }
+    return Number(t);
+  }
+  return text;
+}
+
+/**
+ * Options and positional arguments of one command, click-style (`--opt value`, `--opt=value`, `-n5`).
+ * @param {OptionSpec[]} specs @param {string[]} args
+ */
+export function parseOptions(specs, args) {
+  /** @type {Record<string, any>} */
+  const values = {};
+  for (const spec of specs) if ("default" in spec) values[spec.key] = spec.default;
+  const positional = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("-") || arg === "-") {
+      positional.push(arg);
+      continue;
+    }
+    let name = arg;
+    let inline = null;
+    if (arg.startsWith("--") && arg.includes("=")) [name, inline] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+    else if (!arg.startsWith("--") && arg.length > 2) [name, inline] = [arg.slice(0, 2), arg.slice(2)];
+    const spec = specs.find((s) => s.names.includes(name));
+    if (!spec) throw new UsageError(`No such option '${name}'.`);
+    if (spec.type === "flag") {
+      if (inline !== null) throw new UsageError(`Option '${name}' does not take a value.`);
+      values[spec.key] = true;
+      continue;
+    }
+    let text = inline;
+    if (text === null) {
+      if (i + 1 >= args.length) throw new UsageError(`Option '${name}' requires an argument.`);
+      text = args[++i];
+    }
+    values[spec.key] = convert(spec, name, text);
+  }
+  return { values, positional };
+}
+
+/**
+ * Items of a UTF-8 text file, one per line, stripped, blank lines dropped (as read_items in Python).
+ * @param {string} path @param {string} option what to call the file in messages
+ */
+async function readItems(path, option) {
+  let raw;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    const code = /** @type {any} */ (err).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a text file" : "cannot read";
+    throw new WavenetEdgeError(`${option}${path}: ${why}`);
+  }
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    throw new WavenetEdgeError(`${option}${path}: not valid UTF-8`);
+  }
+  if (text.includes("\0")) throw new WavenetEdgeError(`${option}${path}: binary data (NUL byte); expected UTF-8 text, one item per line`);
+  const items = text.split("\n").map((line) => line.trim()).filter(Boolean);
+  if (!items.length) throw new WavenetEdgeError(`${option}${path}: no items (the file is empty or holds only blank lines)`);
+  return items;
+}
+
+/** Buffered stdout that flushes every FLUSH_EVERY_MS and stops quietly when the reader goes away. */
+class Output {
+  constructor() {
+    this.buffer = "";
+    this.last = Date.now();
+    this.closed = false;
+    process.stdout.on("error", (err) => {
+      if (/** @type {any} */ (err).code === "EPIPE") this.closed = true;
+    });
+  }
+
+  /** @param {string} text */
+  write(text) {
+    this.buffer += text;
+    const now = Date.now();
+    if (this.buffer.length >= FLUSH_BYTES || now - this.last >= FLUSH_EVERY_MS) {
+      this.flush();
+      this.last = now;
+    }
+  }
+
+  flush() {
+    if (this.buffer && !this.closed) {
+      try {
+        process.stdout.write(this.buffer);
+      } catch (err) {
+        if (/** @type {any} */ (err).code !== "EPIPE") throw err;
+        this.closed = true;
+      }
+    }
+    this.buffer = "";
+  }
+}
+
+/** onnxruntime-node, an optional peer dependency: a clear line where it is not installed. */
+async function nodeRuntime() {
+  try {
+    return await import("onnxruntime-node");
+  } catch (err) {
+    throw new WavenetEdgeError(`the wavenet-edge command needs onnxruntime-node (npm install onnxruntime-node): ${
+      String(/** @type {Error} */ (err)?.message ?? err).split("\n")[0]}`);
+  }
+}
+
+/** @param {Record<string, any>} o @param {string} command */
+async function load(o, command) {
+  if (o.onnx === undefined) throw new UsageError(`Missing option '--onnx'. (wavenet-edge ${command} --onnx FILE)`);
+  return loadModel(o.onnx, { ort: await nodeRuntime(), threads: o.threads });
+}
+
+/** @param {Record<string, any>} o */
+async function generateCommand(o) {
+  if (o.n < 1) throw new WavenetEdgeError(`-n must be a positive integer, got ${o.n}`);
+  const banned = new Set([""]); // a name that ends at once is no name: sample another
+  if (o.exclude !== undefined) for (const item of await readItems(o.exclude, "--exclude ")) banned.add(item);
+  const model = await load(o, "generate");
+  const seed = o.seed ?? BigInt.asUintN(63, BigInt(Math.floor(Math.random() * 2 ** 53)) << 10n
+    | BigInt(Math.floor(Math.random() * 1024)));
+  const names = model.generate(o.n, {
+    seed, temperature: o.temperature, topK: o.topK ?? null, topP: o.topP ?? null, prefix: o.prefix,
+    maxLen: o.maxLen, unique: o.unique, exclude: banned, batchSize: o.batchSize,
+  });
+  const out = new Output();
+  for await (const name of names) {
+    out.write(name + "\n");
+    if (out.closed) return;
+  }
+  out.flush();
+}
+
+/** @param {Record<string, any>} o */
+async function scoreCommand(o) {
+  if (o.data === undefined) throw new UsageError("Missing option '--data'.");
+  const items = await readItems(o.data, "");
+  const model = await load(o, "score");
+  const vocab = model.metadata.vocab;
+  for (const [number, item] of items.entries()) {
+    const unknown = vocab.unknownChars(item);
+    if (unknown.length) {
+      throw new WavenetEdgeError(`${o.data}: item ${number + 1} ${pyRepr(item)} has characters not in the model's `
+        + `vocabulary: ${pyRepr(unknown.join(""))} (allowed: ${pyRepr(vocab.chars.join(""))})`);
+    }
+  }
+  const result = await model.score(items);
+  process.stdout.write(`all: ${result.nllPerChar.toFixed(6)} nats per character over ${result.nItems} items, `
+    + `${result.nChars} characters (end tokens included)\n`);
+}
+
+/** @param {string[]} positional */
+async function infoCommand(positional) {
+  if (positional.length !== 1) throw new UsageError("info takes one model file: wavenet-edge info FILE");
+  const model = await loadModel(positional[0], { ort: await nodeRuntime() });
+  const m = model.metadata;
+  process.stdout.write(JSON.stringify({
+    file: positional[0], format_version: m.formatVersion, graph: m.graph, config: m.config, vocab: m.vocab.toDict(),
+    receptive_field: m.receptiveField, state_size: m.stateSize, parameters: m.parameters, metrics: m.metrics,
+    data: m.data, package_version: m.packageVersion, io: m.io,
+  }, null, 2) + "\n");
+}
+
+/**
+ * Run the command line `args` (without node and the script); resolves to the exit status.
+ * @param {string[]} args
+ */
+export async function main(args) {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "-h" || command === "--help") {
+      process.stdout.write(USAGE);
+      return command === undefined ? EXIT_BAD_INPUT : 0;
+    }
+    if (!(command in COMMANDS)) throw new UsageError(`No such command ${pyRepr(command)} (generate, score or info).`);
+    if (rest.includes("-h") || rest.includes("--help")) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const { values, positional } = parseOptions(COMMANDS[command], rest);
+    if (command === "info") await infoCommand(positional);
+    else if (positional.length) throw new UsageError(`Got unexpected extra argument (${positional[0]})`);
+    else if (command === "generate") await generateCommand(values);
+    else await scoreCommand(values);
+    return 0;
+  } catch (err) {
+    if (err instanceof WavenetEdgeError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw err;
+  }
+}

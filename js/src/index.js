@@ -1,0 +1,15 @@
+/**
+ * wavenet-edge for JavaScript: run exported wavenet-edge models with onnxruntime-node or onnxruntime-web.
+ *
+ *     import * as ort from "onnxruntime-node";
+ *     import { loadModel } from "wavenet-edge";
+ *     const model = await loadModel("models/wavenet.onnx", { ort });
+ *     for await (const name of model.generate(10, { seed: 1 })) console.log(name);
+ */
+export { FORMAT_VERSIONS, GRAPH_STEP, GRAPH_WINDOW, METADATA_PREFIX, parseMetadata } from "./contract.js";
+export { ModelFileError, VocabError, WavenetEdgeError } from "./errors.js";
+export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE } from "./generation.js";
+export { WavenetModel, loadModel } from "./model.js";
+export { readOnnxProps } from "./modelfile.js";
+export { UniformSource, checkSampling, makeSampler } from "./sampling.js";
+export { BOUNDARY_ID, Vocab } from "./vocab.js";

@@ -1,0 +1,182 @@
+/**
+ * WavenetModel: an exported wavenet-edge .onnx file on an onnxruntime session that the app hands in
+ * (the twin of runtime/model.py). One code base for onnxruntime-node and onnxruntime-web.
+ *
+ *     import * as ort from "onnxruntime-node";            // or "onnxruntime-web"
+ *     const model = await loadModel("models/wavenet.onnx", { ort, threads: 1 });
+ *     model.metadata.parameters, model.metadata.metrics.val_loss
+ *     for await (const name of model.generate(5, { seed: 1, temperature: 0.8 })) console.log(name);
+ *     (await model.score(["emma", "olivia"])).nllPerChar
+ */
+import { parseMetadata } from "./contract.js";
+import { ModelFileError, WavenetEdgeError } from "./errors.js";
+import {
+  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkRequest, encodePrefix, filterNames, generateStream,
+} from "./generation.js";
+import { makeRunner } from "./graphs.js";
+import { readOnnxProps } from "./modelfile.js";
+import { checkSampling } from "./sampling.js";
+import { score } from "./scoring.js";
+
+/**
+ * @typedef {import("./contract.js").ModelMetadata} ModelMetadata
+ * @typedef {{ ort: any, threads?: number, executionProviders?: any[], sessionOptions?: Record<string, any>,
+ *             name?: string }} LoadOptions
+ * @typedef {{ seed?: number | bigint | string, temperature?: number, topK?: number | null,
+ *             topP?: number | null, prefix?: string, maxLen?: number, unique?: boolean,
+ *             exclude?: Iterable<string> | null, batchSize?: number, patience?: number }} GenerateOptions
+ */
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+/** @param {string} source */
+const looksLikeUrl = (source) => /^(https?|file|blob|data):/i.test(source);
+
+/**
+ * The bytes of a path (Node), a URL (fetch) or bytes as given; ModelFileError in one line.
+ * @param {string | URL | Uint8Array | ArrayBuffer} source
+ * @returns {Promise<[Uint8Array, string]>} bytes and what to call them in messages
+ */
+async function readSource(source) {
+  if (source instanceof Uint8Array) return [source, "model bytes"];
+  if (source instanceof ArrayBuffer) return [new Uint8Array(source), "model bytes"];
+  const where = String(source);
+  if (isNode && (typeof source === "string" && !looksLikeUrl(source) || source instanceof URL && source.protocol === "file:")) {
+    const { readFile } = await import("node:fs/promises");
+    try {
+      return [new Uint8Array(await readFile(source)), where];
+    } catch (err) {
+      const code = /** @type {any} */ (err).code;
+      if (code === "ENOENT") throw new ModelFileError(`${where}: no such file`);
+      if (code === "EISDIR") throw new ModelFileError(`${where}: is a directory, not an .onnx file`);
+      throw new ModelFileError(`${where}: cannot read: ${/** @type {Error} */ (err).message}`);
+    }
+  }
+  let response;
+  try {
+    response = await fetch(source);
+  } catch (err) {
+    throw new ModelFileError(`${where}: cannot fetch: ${/** @type {Error} */ (err).message}`);
+  }
+  if (!response.ok) throw new ModelFileError(`${where}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  return [new Uint8Array(await response.arrayBuffer()), where];
+}
+
+/** An exported wavenet-edge model on an onnxruntime session. Build it with `loadModel`. */
+export class WavenetModel {
+  /** @param {any} session @param {ModelMetadata} metadata @param {any} runner @param {string} source */
+  constructor(session, metadata, runner, source) {
+    this.session = session;
+    /** @type {ModelMetadata} */
+    this.metadata = metadata;
+    this.runner = runner;
+    this.source = source;
+  }
+
+  /** "step" or "window". */
+  get graph() {
+    return this.metadata.graph;
+  }
+
+  /**
+   * Names in a deterministic order, each yielded as soon as it and those before it are done: the same
+   * names as the Python runtime's `iter_generate` for the same options, whatever `batchSize`. `n` null is
+   * an endless stream (not with unique/exclude). Options are validated before the first name is asked for.
+   * @param {number | null} n
+   * @param {GenerateOptions} [options]
+   * @returns {AsyncGenerator<string>}
+   */
+  generate(n, { unique = false, exclude = null, patience = DEFAULT_PATIENCE, maxLen, batchSize = DEFAULT_BATCH_SIZE,
+    ...rest } = {}) {
+    const filtering = unique || (exclude !== null && exclude !== undefined);
+    if (filtering && n === null) throw new WavenetEdgeError("unique/exclude need a number of names n");
+    checkSampling(rest); // in Python's order: the sampling options, n, then the rest of the request
+    checkCount(n);
+    const request = checkRequest({
+      n: filtering ? null : n, maxLen: maxLen ?? this.metadata.config.max_len, batchSize, ...rest,
+    });
+    encodePrefix(this.metadata.vocab, request.prefix);
+    const stream = generateStream(this.runner, this.metadata.vocab, request);
+    return filtering ? filterNames(stream, /** @type {number} */ (n), { unique, exclude, patience }) : stream;
+  }
+
+  /**
+   * Log-probability of every item and the mean NLL per character (end token included), float64.
+   * @param {Iterable<string>} items
+   */
+  score(items) {
+    return score(this.runner, this.metadata.vocab, [...items]);
+  }
+}
+
+/**
+ * Open and validate a wavenet-edge .onnx file. `source`: a path (Node), a URL, or the file's bytes.
+ * `ort`: the onnxruntime module the app uses (onnxruntime-node or onnxruntime-web). `threads`: intra-op
+ * threads (default: onnxruntime's choice). Throws ModelFileError in one line for a missing, foreign,
+ * truncated or wrong-version file, or a graph that does not match its metadata.
+ * @param {string | URL | Uint8Array | ArrayBuffer} source
+ * @param {LoadOptions} options
+ * @returns {Promise<WavenetModel>}
+ */
+export async function loadModel(source, { ort, threads, executionProviders, sessionOptions = {}, name } = /** @type {any} */ ({})) {
+  if (!ort || typeof ort.InferenceSession?.create !== "function") {
+    throw new WavenetEdgeError("loadModel needs { ort }: the onnxruntime-node or onnxruntime-web module");
+  }
+  const [bytes, where0] = await readSource(source);
+  const where = name ?? where0;
+  const metadata = parseMetadata(readOnnxProps(bytes, where), where);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new WavenetEdgeError(`threads must be a positive integer, got ${threads}`);
+  }
+  const options = {
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    logSeverityLevel: 3,
+    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    ...(executionProviders ? { executionProviders } : {}),
+    ...sessionOptions,
+  };
+  let session;
+  try {
+    session = await ort.InferenceSession.create(bytes, options);
+  } catch (err) {
+    const detail = String(/** @type {Error} */ (err)?.message ?? err).trim().split("\n")[0];
+    throw new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${detail}`);
+  }
+  const want = { inputs: metadata.io.inputs.map((t) => t.name), outputs: metadata.io.outputs.map((t) => t.name) };
+  const got = { inputs: [...session.inputNames], outputs: [...session.outputNames] };
+  for (const kind of /** @type {const} */ (["inputs", "outputs"])) {
+    if (got[kind].join("\0") !== want[kind].join("\0")) {
+      throw new ModelFileError(
+        `${where}: graph ${kind} [${got[kind].join(", ")}] do not match the ${metadata.graph} graph contract `
+        + `[${want[kind].join(", ")}]`,
+      );
+    }
+  }
+  const runner = makeRunner(ort, session, metadata);
+  await checkOneStep(runner, metadata, where);
+  return new WavenetModel(session, metadata, runner, where);
+}
+
+/**
+ * One step of one row from the metadata's start state must run and give outputs of the widths the metadata
+ * implies (as runtime/graph_check.py): a hand-edited file is refused here, not turned into wrong names later.
+ * @param {any} runner @param {ModelMetadata} metadata @param {string} where
+ */
+async function checkOneStep(runner, metadata, where) {
+  let out;
+  try {
+    out = await runner.advance(runner.initialState(1), BigInt64Array.of(0n));
+  } catch (err) {
+    const detail = String(/** @type {Error} */ (err)?.message ?? err).trim().split("\n")[0];
+    throw new ModelFileError(`${where}: the graph does not run one step as its metadata describes it: ${detail}`);
+  }
+  const names = metadata.io.outputs.map((t) => t.name);
+  const checks = [[names[0], out.logits.length, metadata.vocab.size]];
+  if (metadata.graph === "step") checks.push([names[1], out.state.length, metadata.stateSize]);
+  for (const [name, got, want] of checks) {
+    if (got !== want) {
+      throw new ModelFileError(`${where}: one step gives ${name} of shape [1, ${got}]; the metadata implies [1, ${want}]`);
+    }
+  }
+}

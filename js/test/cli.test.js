@@ -1,0 +1,72 @@
+// The wavenet-edge command prints exactly what wn-generate prints; bad input is one line and exit status 2.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { ROOT, fixture } from "./helpers.js";
+
+const BIN = path.join(ROOT, "js", "bin", "wavenet-edge.js");
+
+function run(args) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
+}
+
+for (const name of ["step", "window", "shipped"]) {
+  test(`${fixture(`${name}.json`).model}: generate prints wn-generate's stdout byte for byte`, () => {
+    for (const { args, stdout } of fixture(`${name}.json`).cli) {
+      const result = run(["generate", ...args]);
+      assert.equal(result.stderr, "");
+      assert.equal(result.status, 0);
+      assert.equal(result.stdout, stdout, args.join(" "));
+    }
+  });
+}
+
+test("bad input: one line 'Error: ...' on stderr and exit status 2", () => {
+  const model = fixture("step.json").model;
+  const cases = [
+    [["generate", "--onnx", model, "-n", "0"], "Error: -n must be a positive integer, got 0\n"],
+    [["generate", "--onnx", model, "-n", "x"], "Error: Invalid value for '-n': 'x' is not a valid integer.\n"],
+    [["generate", "--onnx", model, "--temperature", "hot"],
+      "Error: Invalid value for '--temperature': 'hot' is not a valid float.\n"],
+    [["generate", "--onnx", model, "--top-p", "2"], "Error: top-p must be in (0, 1], got 2.0\n"],
+    [["generate", "--onnx", model, "--seed"], "Error: Option '--seed' requires an argument.\n"],
+    [["generate", "--onnx", model, "--bogus"], "Error: No such option '--bogus'.\n"],
+    [["generate", "--onnx", "nope.onnx"], "Error: nope.onnx: no such file\n"],
+    [["generate", "-n", "3"], "Error: Missing option '--onnx'. (wavenet-edge generate --onnx FILE)\n"],
+    [["generate", "--onnx", model, "--exclude", "nope.txt"], "Error: --exclude nope.txt: no such file\n"],
+    [["frobnicate"], "Error: No such command 'frobnicate' (generate, score or info).\n"],
+  ];
+  for (const [args, stderr] of cases) {
+    const result = run(args);
+    assert.equal(result.stderr, stderr, args.join(" "));
+    assert.equal(result.status, 2, args.join(" "));
+    assert.equal(result.stdout, "");
+  }
+});
+
+test("score prints wn-eval's figure for all items; info prints the metadata", () => {
+  const data = fixture("step.json");
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "wn-js-")), "items.txt");
+  writeFileSync(file, data.score.items.join("\n") + "\n");
+  const scored = run(["score", "--onnx", data.model, "--data", file]);
+  assert.equal(scored.status, 0);
+  const chars = data.score.items.reduce((sum, item) => sum + [...item].length + 1, 0);
+  assert.equal(scored.stdout, `all: ${data.score.nll_per_char.toFixed(6)} nats per character over `
+    + `${data.score.items.length} items, ${chars} characters (end tokens included)\n`);
+  const info = run(["info", data.model]);
+  assert.equal(info.status, 0);
+  assert.equal(JSON.parse(info.stdout).graph, "step");
+});
+
+test("a reader that goes away (| head) ends the command quietly", () => {
+  const model = fixture("step.json").model;
+  const result = spawnSync("bash", ["-c", `node ${BIN} generate --onnx ${model} -n 20000 --seed 1 | head -n 2; echo "\${PIPESTATUS[0]}"`],
+    { cwd: ROOT, encoding: "utf8" });
+  const lines = result.stdout.trim().split("\n");
+  assert.equal(lines.length, 3);
+  assert.equal(lines[2], "0");
+  assert.equal(result.stderr, "");
+});
