@@ -115,7 +115,11 @@ def to_onnx(model: nn.Module, config: ModelConfig, graph: str, opset: int = OPSE
             raise ModelFileError(
                 f"torch.onnx.export failed for the {graph} graph at opset {opset}: {first_line(err)}") from None
     assert program is not None  # dynamo=True always returns the program
-    return program.model_proto
+    proto = program.model_proto
+    for node in proto.graph.node:  # torch's per-node debug info: stack traces with this machine's paths, fx names
+        del node.metadata_props[:]
+        node.doc_string = ""
+    return proto
 
 
 def load_export_checkpoint(path: str | Path) -> Checkpoint:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import secrets
 import sys
 import time
 from collections.abc import Iterator
@@ -105,7 +104,10 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
             raise WavenetEdgeError(f"--exclude {err}") from None
     with _notes_on_stderr(verbose):
         model = _load(onnx_path, provider, threads)
-    seed = secrets.randbits(63) if seed is None else seed
+    if seed is None:
+        import secrets  # only here: it imports hmac and random, 5 ms of every start-up
+
+        seed = secrets.randbits(63)
     jsonl = fmt == "jsonl"
     names = model.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, prefix=prefix,
                                 max_len=max_len, batch_size=batch_size, return_logprobs=jsonl, unique=unique,

@@ -180,14 +180,14 @@ class _RingRows(Rows):
         self._start_token = start_token
         self._queues = [start_state[e["offset"]:e["offset"] + e["size"]].reshape(e["dilation"], self._c)
                         for e in state_layout(config)]  # per layer [d, C], oldest first
-        self._templates: dict[int, tuple[list[int], np.ndarray]] = {}
+        self._templates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._t = 0
         ring = np.zeros((sum(self._sizes), width, self._c), dtype=np.float32)  # [slots, B, C]
         slots, values = self._template(0)
         ring[slots] = values[:, None, :]
         self._bind(ring, np.full(width, start_token, dtype=np.int64))
 
-    def _template(self, phase: int) -> tuple[list[int], np.ndarray]:
+    def _template(self, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """The start queues laid out in the rings as step `phase` (mod period) reads them: the ring slots
         that matter [K] and their vectors [K, C] (entry j of layer l's queue, the input of step t - d + j,
         goes to slot (t - d + j) mod m_l; the other slots are written before they are read)."""
@@ -196,7 +196,7 @@ class _RingRows(Rows):
             for queue, d, m, offset in zip(self._queues, self._dilations, self._sizes, self._offsets, strict=True):
                 slots += (offset + (phase - d + np.arange(d)) % m).tolist()
                 values.append(queue)
-            self._templates[phase] = slots, np.concatenate(values)
+            self._templates[phase] = np.array(slots, dtype=np.intp), np.concatenate(values)
         return self._templates[phase]
 
     def _bind(self, ring: np.ndarray, tokens: np.ndarray) -> None:
@@ -225,9 +225,9 @@ class _RingRows(Rows):
         return self._logits
 
     def reset(self, slots: np.ndarray) -> None:
-        ring = self._ring
-        for slot, value in zip(*self._template(self._t % self._period), strict=True):
-            ring[slot][slots] = value  # [k, C] rows of one contiguous [B, C] slot: much faster than ring[:, slots]
+        ring_slots, values = self._template(self._t % self._period)  # [K], [K, C]
+        # one call for all K ring slots (a loop over them cost 30 us per name at batch 1, 85 us per step at 1024)
+        self._ring[ring_slots[:, None], slots[None, :]] = values[:, None, :]
         self.tokens[slots] = self._start_token
 
     def keep(self, mask: np.ndarray) -> None:

@@ -204,7 +204,7 @@ class Sampler:
                     token = int(searchsorted(total * u))  # the first index whose cdf reaches total * u
                     if not logprobs:
                         return token, None
-                    return token, float(logits.item(0, token) - log(cdf[:, -1])[0])
+                    return token, float(logits.item(0, token) - log(total))  # np.log: __call__'s loop, to the bit
             out = np.empty(1, dtype=np.int64)
             logp = general(logits, np.full((1, 1), u), out, logprobs)
             return int(out[0]), None if logp is None else float(logp[0])
