@@ -105,7 +105,9 @@ def main() -> None:
         f"- Recipe `{shipped}` in full: `" + recipe_command(ours) + "`",
         f"- Best val at step {ours['best_step']:,} of {ours['settings']['steps']:,}; wall time "
         f"{ours['wall_s']:.0f} s on {bench['machine']} (2-core x86_64, torch CPU build).",
-        f"- Export: `wn-export {ours['checkpoint']} models/wavenet.onnx --quantize int8 --data data/names.txt`.",
+        f"- Shipped with `python benchmarks/ship.py runs/{Path(ours['checkpoint']).name} --data data/names.txt`: "
+        "`models/wavenet.pt` (its weights, config, vocabulary, metrics; no training state), `models/wavenet.onnx` "
+        "and the int8 copy, exported and verified from that file.",
         "",
         "## Results (mean NLL per character, end token included; lower is better)",
         "",

@@ -104,6 +104,9 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice).")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
+@click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
+              help="Fine-tune: a new run that starts from this checkpoint's model and weights (e.g. the shipped "
+                   "models/wavenet.pt); its vocabulary must cover the data.")
 @click.option("--ema", type=float, default=TrainSettings.ema,
               help="Decay of an exponential moving average of the weights, used for evaluation and the "
                    "checkpoint (0: off; e.g. 0.999).")
@@ -122,13 +125,16 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or evaluation lines.")
 def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
          n_hidden, block_size, max_len, steps, batch_size, lr, optimizer, weight_decay, warmup, min_lr_ratio,
-         grad_clip, eval_every, samples, seed, device, threads, resume_path, ema, teacher_path, distill_weight,
-         distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
+         grad_clip, eval_every, samples, seed, device, threads, resume_path, init_path, ema, teacher_path,
+         distill_weight, distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
     """Train a character-level model on DATA and write the best-val checkpoint to --out."""
     out_path = Path(out_path or resume_path or "model.pt")
     outputs = {"--out": out_path, "metrics log": metrics_log_path(out_path), "loss plot": loss_plot_path(out_path)}
     for option, path in outputs.items():  # before any work: wn-train must not find out after training
-        check_output_path(path, option, inputs={"--resume": resume_path} if option != "--out" else None)
+        inputs = {"--init": init_path, "--teacher": teacher_path}
+        if option != "--out":  # --resume model.pt writes model.pt again: the way to continue a run
+            inputs["--resume"] = resume_path
+        check_output_path(path, option, inputs={k: v for k, v in inputs.items() if v is not None})
     settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              weight_decay=weight_decay, warmup_steps=warmup, min_lr_ratio=min_lr_ratio,
                              grad_clip=grad_clip, eval_every=eval_every, seed=seed, samples=samples, ema=ema,
@@ -146,8 +152,19 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     if recipe is not None:
         model_options = {**RECIPES[recipe].model, **model_options}
 
-    resume = None
-    if resume_path is not None:
+    resume = init = None
+    if init_path is not None and resume_path is not None:
+        raise ConfigError("--init and --resume exclude each other (--resume continues a run, --init starts a new one)")
+    if init_path is not None:
+        init = load_checkpoint(init_path)
+        config = init.config
+        for name, value in model_options.items():
+            if name != "dropout" and getattr(config, name) != value:
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"--init {init_path}: {option} {value} differs from the checkpoint's "
+                                  f"{getattr(config, name)} (fine-tuning keeps the model; only --dropout may change)")
+        config = replace(config, dropout=model_options.get("dropout", config.dropout))
+    elif resume_path is not None:
         resume = load_checkpoint(resume_path)
         if "arch" in model_options and model_options["arch"] != resume.config.arch:
             raise ConfigError(f"--resume {resume_path}: checkpoint architecture is {resume.config.arch!r}, "
@@ -170,6 +187,12 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     unknown = sorted(set("".join(split.val + split.test)) - set(vocab.chars))
     if unknown:
         raise DataError(f"{data_path}: characters {''.join(unknown)!r} occur in val/test but never in train")
+    if init is not None:
+        missing = sorted(set(vocab.chars) - set(init.vocab.chars))
+        if missing:
+            raise DataError(f"--init {init_path}: {data_path} has characters the model does not know: "
+                            f"{''.join(missing)!r}")
+        vocab = init.vocab  # the model's ids
     if resume is not None:
         if resume.vocab != vocab:
             raise DataError(f"--resume {resume_path}: the checkpoint's vocabulary ({''.join(resume.vocab.chars)!r}) "
@@ -179,7 +202,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         saved = TrainSettings.from_dict(resume.train_state["settings"], f"--resume {resume_path}")
         settings = merge_settings(saved, settings)
         check_resumable(resume, resume_path, saved, settings)
-    else:
+    elif init is None:
         config = replace(config, vocab_size=vocab.size)
     data_info = {"source": data_spec if data_spec in KNOWN_DATASETS else str(data_path), "file": data_path.name,
                  "sha256": file_sha256(data_path), "items": len(items), "split": split.describe()}
@@ -201,7 +224,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     dist.setup(device)
     try:
         reporter = ProgressReporter(quiet or not dist.is_main)
-        trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist)
+        trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist,
+                          init_weights=init.state_dict if init is not None else None)
         result = trainer.run()
     finally:
         dist.close()

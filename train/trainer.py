@@ -173,7 +173,7 @@ class Trainer:
     def __init__(self, config: ModelConfig, vocab: Vocab, split: Split, settings: TrainSettings,
                  out_path: str | Path, data_info: dict | None = None, device: str = "cpu",
                  reporter: Reporter | None = None, resume_from: Checkpoint | None = None,
-                 teacher: Teacher | None = None, dist: Distributed = SINGLE):
+                 teacher: Teacher | None = None, dist: Distributed = SINGLE, init_weights: dict | None = None):
         self.config, self.vocab, self.split = config, vocab, split
         self.settings = settings.resolved(config.arch)
         self.out_path = Path(out_path)
@@ -190,6 +190,8 @@ class Trainer:
 
         torch.manual_seed(self.settings.seed)
         self.model = build_model(config).to(self.device)
+        if init_weights is not None:  # fine-tuning (wn-train --init): a new run from trained weights
+            self.model.load_state_dict(init_weights)
         if dist.rank > 0:  # its own dropout masks; the weights come from rank 0 through DDP's broadcast
             torch.manual_seed(self.settings.seed + 1_000_003 * dist.rank)
         self.optimizer = self._make_optimizer()
