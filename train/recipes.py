@@ -44,13 +44,13 @@ RECIPES: dict[str, Recipe] = {
                                warmup_steps=200, min_lr_ratio=0.05, eval_every=2000),
     ),
     "small": Recipe(
-        "the default's network distilled from the `large` model (Hinton et al. 2015: weight 0.7, temperature "
-        "2) with an exponential moving average of the weights (decay 0.999)",
+        "the default's network distilled from the `large` model (Hinton et al. 2015: weight 0.9, temperature "
+        "2), dropout 0.15, with an exponential moving average of the weights (decay 0.999)",
         model={"arch": "wavenet", "channels": 36, "skip_channels": 64, "head_channels": 64,
-               "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.25},
+               "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.15},
         settings=TrainSettings(steps=20_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
                                warmup_steps=200, min_lr_ratio=0.05, eval_every=2000, ema=0.999,
-                               distill_weight=0.7, distill_temperature=2.0),
+                               distill_weight=0.9, distill_temperature=2.0),
         teacher="large",
     ),
     "lecture": Recipe(
