@@ -8,7 +8,7 @@
  * The step graph's state is opaque: its size and the graph's input and output names come from
  * `wavenet_edge.io`, the start state from `wavenet_edge.initial_state`. Format 2 moves the per-layer queues
  * out of the graph (inputs oldest_l, outputs newest_l; `io.queues` gives each layer's offset and size in
- * the flat state): graphs.js keeps the same flat state and shifts the queues itself. Nothing about the layout is
+ * the flat state): graphs.js keeps each queue as a ring of slots (RingRows). Nothing about the layout is
  * hard-coded here, so a new format version that keeps these keys needs only FORMAT_VERSIONS extended.
  */
 import { ModelFileError, VocabError, pyRepr } from "./errors.js";

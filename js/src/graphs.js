@@ -6,8 +6,9 @@
  *     const rows = runner.rows(startState, startToken, width);   // owns the state and the tokens it feeds
  *     rows.tokens[r] = BigInt(token); const logits = await rows.step();   // Float32Array [width * V]
  *
- * Step graph (Fast WaveNet, Paine et al. 2016): the state is opaque, [B, S] float32, fed back as it comes
- * out. Window graph: the state is the last receptive-field tokens [B, R] int64, rolled by one per step.
+ * Step graph (Fast WaveNet, Paine et al. 2016): format 1's state is opaque, [B, S] float32, fed back as it
+ * comes out; format 2's queues live in rings outside the graph (RingRows; `advance` shifts a flat state, for
+ * scoring). Window graph: the state is the last receptive-field tokens [B, R] int64, rolled by one per step.
  */
 import { GRAPH_STEP } from "./contract.js";
 import { BOUNDARY_ID } from "./vocab.js";
@@ -26,7 +27,7 @@ function sameBits(a, b) {
 }
 
 /**
- * Rows of a batch on the step graph: state [B * S] float32, tokens [B] int64. The state ping-pongs between
+ * Rows of a batch on a format-1 step graph (the queues shift inside the graph): state [B * S] float32, tokens [B] int64. The state ping-pongs between
  * two buffers bound as preallocated outputs (no allocation per step, as IOBinding in Python) where the
  * backend fills them (checked on the first step); otherwise plain runs.
  */
@@ -67,13 +68,6 @@ class StepRows {
 
   /** Consume `tokens`; resolves to logits Float32Array [width * V]. */
   async step() {
-    if (this.runner.queues) {  // format 2: the runner gathers the queues' oldest vectors and shifts the state
-      const next = 1 - this.parity;
-      const out = await this.runner.advance(this.state, this.tokens);
-      this.states[next].set(out.state);
-      this.parity = next;
-      return out.logits;
-    }
     const { session, names } = this.runner;
     const { tokens, states, logits } = this.tensors;
     const feeds = { [names.tokens]: tokens, [names.state]: states[this.parity] };
@@ -122,6 +116,164 @@ class StepRows {
       tokens[w++] = this.tokens[r];
     }
     this.bind(state, tokens);
+  }
+}
+
+/**
+ * Format 2 (the twin of runtime/graphs.py `_RingRows`): layer l's queue is a ring of m_l slots (m_l: the
+ * power of two above its dilation d_l), each slot a [B, C] block of one Float32Array ring [sum m_l, B, C].
+ * At step t the graph reads oldest_l from slot (t - d_l) mod m_l and writes newest_l into slot t mod m_l,
+ * both tensors views of the ring (`ring.subarray`): nothing is shifted or copied. The feeds and fetches
+ * repeat with period max m_l, so one pair per phase is made once and reused. A row that starts over gets
+ * the start queues written into the slots where step t will look for them. Where the backend does not fill
+ * preallocated outputs (onnxruntime-web's wasm; checked on the first step) the runs are plain and the
+ * newest vectors are copied into their slots.
+ */
+class RingRows {
+  /**
+   * @param {StepRunner} runner @param {Float32Array} startState [S] @param {number} startToken
+   * @param {number} width
+   */
+  constructor(runner, startState, startToken, width) {
+    this.runner = runner;
+    const queues = /** @type {any[]} */ (runner.queues);
+    const C = runner.channels;
+    this.c = C;
+    this.dilations = queues.map((q) => q.size / C);
+    this.sizes = this.dilations.map((d) => 2 ** (32 - Math.clz32(d))); // m_l > d_l, a power of two
+    this.offsets = []; // first slot of each ring
+    let slots = 0;
+    for (const m of this.sizes) { this.offsets.push(slots); slots += m; }
+    this.slots = slots;
+    this.period = Math.max(...this.sizes);
+    this.startToken = BigInt(startToken);
+    this.queues = queues.map((q) => startState.subarray(q.offset, q.offset + q.size)); // per layer [d * C], oldest first
+    /** @type {Map<number, { slots: number[], values: Float32Array }>} */
+    this.templates = new Map();
+    this.t = 0;
+    /** @type {boolean | null} null: not known yet (the first step finds out) */
+    this.preallocated = null;
+    this.bind(new Float32Array(slots * width * C), new BigInt64Array(width));
+    for (let r = 0; r < width; r++) this.reset(r);
+  }
+
+  /**
+   * The start queues laid out in the rings as step `phase` (mod period) reads them: the ring slots that
+   * matter [K] and their vectors [K * C] (entry j of layer l's queue, the input of step t - d + j, goes to
+   * slot (t - d + j) mod m_l; the other slots are written before they are read).
+   * @param {number} phase
+   */
+  template(phase) {
+    let entry = this.templates.get(phase);
+    if (entry === undefined) {
+      const slots = [];
+      for (let l = 0; l < this.sizes.length; l++) {
+        const d = this.dilations[l], m = this.sizes[l];
+        for (let j = 0; j < d; j++) slots.push(this.offsets[l] + (((phase - d + j) % m) + m) % m);
+      }
+      const values = new Float32Array(slots.length * this.c);
+      let at = 0;
+      for (const queue of this.queues) { values.set(queue, at); at += queue.length; }
+      entry = { slots, values };
+      this.templates.set(phase, entry);
+    }
+    return entry;
+  }
+
+  /** @param {Float32Array} ring [slots * B * C] @param {BigInt64Array} tokens [B] */
+  bind(ring, tokens) {
+    const { ort, vocabSize } = this.runner;
+    const width = tokens.length;
+    this.width = width;
+    this.tokens = tokens;
+    this.ring = ring;
+    this.logits = new ort.Tensor("float32", new Float32Array(width * vocabSize), [width, vocabSize]);
+    this.tokensTensor = new ort.Tensor("int64", tokens, [width]);
+    /** @type {({ feeds: Record<string, any>, fetches: Record<string, any>, newest: Float32Array[] } | undefined)[]} */
+    this.runs = new Array(this.period); // made on first use
+  }
+
+  /** The ring slot `slot` (all rows), [B * C], a view. @param {number} slot */
+  slot(slot) {
+    const block = this.width * this.c;
+    return this.ring.subarray(slot * block, (slot + 1) * block);
+  }
+
+  /** The feeds and fetches of step `phase` (mod period), views of the ring. @param {number} phase */
+  run(phase) {
+    const { ort, names } = this.runner;
+    const queues = /** @type {any[]} */ (this.runner.queues);
+    const shape = [this.width, this.c];
+    /** @type {Record<string, any>} */
+    const feeds = { [names.tokens]: this.tokensTensor };
+    /** @type {Record<string, any>} */
+    const fetches = { [names.logits]: this.logits };
+    const newest = [];
+    for (let l = 0; l < queues.length; l++) {
+      const d = this.dilations[l], m = this.sizes[l], offset = this.offsets[l];
+      feeds[queues[l].input] = new ort.Tensor("float32", this.slot(offset + (((phase - d) % m) + m) % m), shape);
+      newest.push(this.slot(offset + (phase % m)));
+      fetches[queues[l].output] = new ort.Tensor("float32", newest[l], shape);
+    }
+    return (this.runs[phase] = { feeds, fetches, newest });
+  }
+
+  /** Consume `tokens`; resolves to logits Float32Array [width * V]. */
+  async step() {
+    const { session, names } = this.runner;
+    const queues = /** @type {any[]} */ (this.runner.queues);
+    const phase = this.t % this.period;
+    const { feeds, fetches, newest } = this.runs[phase] ?? this.run(phase);
+    if (this.preallocated === true) {
+      await session.run(feeds, fetches);
+      this.t += 1;
+      return /** @type {Float32Array} */ (this.logits.data);
+    }
+    const out = await session.run(feeds);
+    const outLogits = /** @type {Float32Array} */ (out[names.logits].data);
+    if (this.preallocated === null) {
+      // first step: do preallocated outputs get written? (onnxruntime-node: yes; onnxruntime-web's wasm
+      // backend leaves CPU buffers untouched.) Use them from now on only if they hold the same values. The
+      // newest slots are not read by this step (m_l > d_l), so a second run sees the same inputs.
+      let filled = true;
+      try {
+        await session.run(feeds, fetches);
+      } catch {
+        filled = false; // this backend refuses preallocated outputs
+      }
+      this.preallocated = filled && sameBits(/** @type {Float32Array} */ (this.logits.data), outLogits)
+        && queues.every((q, l) => sameBits(newest[l], /** @type {Float32Array} */ (out[q.output].data)));
+    }
+    for (let l = 0; l < queues.length; l++) newest[l].set(/** @type {Float32Array} */ (out[queues[l].output].data));
+    this.t += 1;
+    return outLogits;
+  }
+
+  /** Row `row` starts over: the start queues where step t reads them, and the start token. @param {number} row */
+  reset(row) {
+    const { slots, values } = this.template(this.t % this.period);
+    const C = this.c, block = this.width * C;
+    for (let k = 0; k < slots.length; k++) {
+      this.ring.set(values.subarray(k * C, (k + 1) * C), slots[k] * block + row * C);
+    }
+    this.tokens[row] = this.startToken;
+  }
+
+  /** Keep the rows whose `keep[r]` is true, in order; the ring is rebuilt for them. @param {boolean[]} keep */
+  keep(keep) {
+    const C = this.c, block = this.width * C;
+    const width = keep.filter(Boolean).length;
+    const ring = new Float32Array(this.slots * width * C);
+    const tokens = new BigInt64Array(width);
+    let w = 0;
+    for (let r = 0; r < keep.length; r++) {
+      if (!keep[r]) continue;
+      for (let s = 0; s < this.slots; s++) {
+        ring.set(this.ring.subarray(s * block + r * C, s * block + (r + 1) * C), (s * width + w) * C);
+      }
+      tokens[w++] = this.tokens[r];
+    }
+    this.bind(ring, tokens);
   }
 }
 
@@ -244,6 +396,7 @@ export class StepRunner {
 
   /** @param {Float32Array} startState @param {number} startToken @param {number} width */
   rows(startState, startToken, width) {
+    if (this.queues) return new RingRows(this, startState, startToken, width);
     return new StepRows(this, startState, startToken, width);
   }
 }
