@@ -78,3 +78,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    """tmp_path/data/items.txt: 300 syllable names (test_train.make_items), for the training tests."""
+    from test_train import make_items  # torch tests only: imported when a test asks for this fixture
+
+    path = tmp_path / "data" / "items.txt"
+    path.parent.mkdir()
+    path.write_text("\n".join(make_items()) + "\n")
+    return path
+

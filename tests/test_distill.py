@@ -4,7 +4,6 @@ the vocabularies must match, and the teacher's identity travels in the student's
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,14 +19,6 @@ from wavenet_edge.train.distill import Teacher, distill_weight_at, distillation_
 from wavenet_edge.train.models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def data_file(tmp_path) -> Path:
-    path = tmp_path / "data" / "items.txt"
-    path.parent.mkdir()
-    path.write_text("\n".join(make_items()) + "\n")
-    return path
 
 
 def test_the_loss_is_the_formula_on_a_tiny_case():

@@ -3,11 +3,9 @@ resumed run is bit for bit the uninterrupted one."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
-from test_train import CLI_COMMON, CLI_MODEL, InterruptAt, make_items, make_trainer, without_time, wn_train
+from test_train import CLI_COMMON, CLI_MODEL, InterruptAt, make_trainer, without_time, wn_train
 
 from wavenet_edge.runtime.common.commands import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from wavenet_edge.train.checkpoint import load_checkpoint
@@ -16,14 +14,6 @@ from wavenet_edge.train.evaluate import mean_nll
 from wavenet_edge.train.progress import ProgressReporter
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture
-def data_file(tmp_path) -> Path:
-    path = tmp_path / "data" / "items.txt"
-    path.parent.mkdir()
-    path.write_text("\n".join(make_items()) + "\n")
-    return path
 
 
 def test_the_average_follows_its_formula():

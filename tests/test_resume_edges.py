@@ -23,14 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
-def data_file(tmp_path) -> Path:
-    path = tmp_path / "data" / "items.txt"
-    path.parent.mkdir()
-    path.write_text("\n".join(make_items()) + "\n")
-    return path
-
-
-@pytest.fixture
 def trained(tmp_path, data_file) -> Path:
     """A 10-step run, evaluated at 5 and 10."""
     out = tmp_path / "run" / "model.pt"

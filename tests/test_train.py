@@ -50,14 +50,6 @@ def make_items(n: int = 300, seed: int = 0) -> list[str]:
     return ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))) for _ in range(n)]
 
 
-@pytest.fixture
-def data_file(tmp_path) -> Path:
-    path = tmp_path / "data" / "items.txt"
-    path.parent.mkdir()
-    path.write_text("\n".join(make_items()) + "\n")
-    return path
-
-
 def wn_train(*args: object):
     result = CliRunner().invoke(cli.main, [str(a) for a in args])
     assert "Traceback" not in result.output
