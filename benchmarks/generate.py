@@ -17,7 +17,7 @@ count k (torch.set_num_threads(k), ONNX Runtime intra-op threads k):
 
 A character is one sampled token, end token included, counted per row. The torch loops refill a finished
 row with a new name at once, as the runtime does, so no contender spends work on finished rows (the
-lecture's own loop, train.sampling.sample_names, keeps computing finished rows until the longest row of
+lecture's own loop, train.samples.sample_names, keeps computing finished rows until the longest row of
 the batch ends, so the ratios against (a) are the conservative ones). (a) runs the model with
 padding_shortcut=False: every position of the window is computed, as in the lecture, without the
 training-time shortcut that computes the all-boundary padding once. Rows end at max_len characters

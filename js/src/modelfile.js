@@ -1,6 +1,6 @@
 /**
- * Read the `metadata_props` of an .onnx file from its bytes, without a protobuf package (the twin of what
- * the Python runtime did in runtime/modelfile.py; onnxruntime's JavaScript sessions do not expose them).
+ * Read the `metadata_props` of an .onnx file from its bytes, without a protobuf package: onnxruntime's
+ * JavaScript sessions do not expose them (the Python runtime gets them from get_modelmeta()).
  *
  *     const props = readOnnxProps(bytes, "model.onnx");   // {"wavenet_edge.graph": "step", ...}
  *
