@@ -7,7 +7,7 @@ The names below are imported on first use, so that `wn-export` (export/entry_poi
 say in one line that the `train` extra is missing, without importing torch and onnx.
 """
 
-from importlib import import_module
+from wavenet_edge.runtime.common.launch import lazy_attributes
 
 _LAZY = {
     "OPSET": ".exporter", "PRODUCER_NAME": ".exporter", "ExportReport": ".exporter", "default_graph": ".exporter",
@@ -23,10 +23,4 @@ __all__ = [
     "initial_state", "load_export_checkpoint", "verify_file", "window_graph",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

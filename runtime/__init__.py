@@ -8,9 +8,8 @@ The ONNX Runtime parts (WavenetModel, ScoreResult, SamplingParams, ProviderError
 use, so the pure-Python config, vocabulary and errors stay cheap to import for training code.
 """
 
-from importlib import import_module
-
 from .common.errors import ConfigError, DataError, ModelFileError, VocabError, WavenetEdgeError
+from .common.launch import lazy_attributes
 from .config import ARCHITECTURES, ModelConfig
 from .vocab import BOUNDARY_ID, Vocab
 
@@ -26,10 +25,4 @@ __all__ = [
     "WavenetModel", "available_providers", "resolve_providers", "shipped_model_path",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -17,10 +17,10 @@ import importlib.util
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "TRAIN_EXTRA", "TRAIN_EXTRA_MODULES", "launch",
-           "missing_extra_message"]
+           "lazy_attributes", "missing_extra_message"]
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -67,3 +67,22 @@ def launch(command: str, module: str, attr: str = "main", needs: Iterable[str] =
         if guarded:
             signal.signal(signal.SIGINT, previous)
     main()
+
+
+def lazy_attributes(package: str, table: dict[str, str], namespace: dict) -> Callable[[str], object]:
+    """A module-level `__getattr__` for `package` that imports each name of `table` (name -> relative module)
+    on first use and caches it in `namespace` (the package's globals()): heavy parts (onnxruntime, torch)
+    load only when asked for.
+
+        __getattr__ = lazy_attributes(__name__, {"WavenetModel": ".model"}, globals())
+    """
+
+    def __getattr__(name: str) -> object:
+        if name not in table:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(table[name], package), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
+
