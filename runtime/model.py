@@ -18,6 +18,7 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from .common.errors import ModelFileError, first_line
+from .common.files import read_bytes
 from .contract import ModelMetadata
 from .generation import (
     DEFAULT_BATCH_SIZE,
@@ -46,16 +47,9 @@ _ORT_FORMAT_ID = b"ORTM"  # bytes 4-8 of an ORT-format (flatbuffers) file
 
 
 def _file_head(path: Path) -> bytes:
-    """The first bytes of a model file, or ModelFileError in one line (missing, a directory, unreadable, empty)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: is a directory, not an .onnx file") from None
-    except OSError as err:
-        raise ModelFileError(f"{path}: cannot read: {err.strerror}") from None
+    """The first bytes of a model file, or ModelFileError in one line (missing, not a regular file, unreadable,
+    empty)."""
+    head = read_bytes(path, ModelFileError, "an .onnx file", limit=8)
     if not head:
         raise ModelFileError(f"{path}: empty file, not an ONNX model")
     return head

@@ -176,16 +176,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def read_bytes(path: Path, error: type[WavenetEdgeError], kind: str) -> bytes:
-    """The bytes of `path`, or `error` in one line (missing, a directory, a device or pipe, unreadable);
-    `kind` names what was expected, e.g. "a text file"."""
+def read_bytes(path: Path, error: type[WavenetEdgeError], kind: str, limit: int | None = None) -> bytes:
+    """The bytes of `path` (its first `limit` bytes, if given), or `error` in one line (missing, a directory,
+    a device or pipe, unreadable); `kind` names what was expected, e.g. "a text file"."""
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError
         if not stat.S_ISREG(mode):
             raise error(f"{path}: is {_kind(mode)}, not {kind}")
-        return path.read_bytes()
+        if limit is None:
+            return path.read_bytes()
+        with path.open("rb") as handle:
+            return handle.read(limit)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
