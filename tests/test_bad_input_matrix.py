@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_checks import assert_error, invoke
 from tiny_data import DATA, ITEMS, METRICS, VOCAB
 from tiny_models import WAVENET, exported
 
@@ -57,16 +57,6 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
         else:
             out[str(path)] = "fifo" if path.is_fifo() else "dir"
     return out
-
-
-def invoke(command, args):
-    return CliRunner().invoke(command, [str(a) for a in args])
-
-
-def assert_error(result, message: str, code: int = 2) -> None:
-    assert result.exit_code == code, (result.exit_code, result.output)
-    assert result.stderr == f"Error: {message}\n"
-    assert "Traceback" not in result.output
 
 
 # ------------------------------------------------------------------ output paths (items 1, 2, 6)

@@ -11,21 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_checks import assert_error, invoke
 from model_files import FIXTURES, read_props, rewrite_props
 
 from wavenet_edge.runtime import cli
 from wavenet_edge.runtime.contract import METADATA_PREFIX
-
-
-def invoke(command, args):
-    return CliRunner().invoke(command, [str(a) for a in args])
-
-
-def assert_error(result, message: str, code: int = 2) -> None:
-    assert result.exit_code == code, (result.exit_code, result.output)
-    assert result.stderr == f"Error: {message}\n"
-    assert "Traceback" not in result.output
 
 
 def props_of(path: Path) -> dict[str, str]:
