@@ -219,7 +219,7 @@ def measure(run: Callable[[int], int], contender: str, batch: int, threads: int,
 def graph_and_sampler_us(model: WavenetModel, batch: int, seconds: float) -> tuple[float, float]:
     """Microseconds per step of (d)'s graph alone (IOBinding run at width `batch`, as inside generate)
     and of its sampler alone on those logits (temperature 1)."""
-    runner = model._decoder  # the runtime's own runner: the same session call generate makes
+    runner = model.runner  # the runtime's own runner: the same session call generate makes
     rows = runner.rows(runner.initial_state(1)[0], BOUNDARY_ID, batch)
     rows.step()
     steps = max(20, int(seconds * 2e4 / batch))  # ~20k row-steps per second of budget at the least

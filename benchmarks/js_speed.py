@@ -47,7 +47,7 @@ def python_run(model: WavenetModel, batch: int, n: int) -> tuple[float, float]:
 
 def python_graph(model: WavenetModel, batch: int, repeat: int) -> float:
     """CPU microseconds per row of one graph call (the runtime's IOBinding rows), best of `repeat`."""
-    rows = model._decoder.rows(model._decoder.initial_state(1)[0], 0, batch)
+    rows = model.runner.rows(model.runner.initial_state(1)[0], 0, batch)
     steps = -(-20000 // batch)
     best = float("inf")
     for r in range(repeat + 1):

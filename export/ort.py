@@ -54,7 +54,7 @@ def _max_logit_diff(reference: Path, candidate: Path) -> float:
     b = WavenetModel.load(candidate, provider="cpu", threads=1)
     if a.metadata.to_props() != b.metadata.to_props():
         raise WavenetEdgeError(f"{candidate}: the wavenet_edge metadata did not survive the ORT conversion")
-    ra, rb = a._decoder, b._decoder
+    ra, rb = a.runner, b.runner
     state_a, state_b = ra.initial_state(CHECK_BATCH), rb.initial_state(CHECK_BATCH)
     rng = np.random.default_rng(0)
     worst = 0.0

@@ -36,7 +36,7 @@ class SpeedResult:
 
 
 def _graph_cost(model: WavenetModel, batch_size: int, steps: int) -> float:
-    runner = model._decoder
+    runner = model.runner
     rows = runner.rows(runner.initial_state(1)[0], BOUNDARY_ID, batch_size)
     rows.step()
     start = time.process_time()

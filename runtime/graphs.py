@@ -128,15 +128,15 @@ class _ShiftRows(Rows):
     """Format 1: state ping-pongs between two buffers; binding p reads buffer p and writes buffer 1 - p."""
 
     def __init__(self, runner: StepRunner, start_state: np.ndarray, start_token: int, width: int):
-        self._decoder = runner
+        self._runner = runner
         self._start_state, self._start_token = start_state, start_token
         self._bind(np.repeat(start_state[None], width, axis=0), np.full(width, start_token, dtype=np.int64))
 
     def _bind(self, state: np.ndarray, tokens: np.ndarray) -> None:
-        session = self._decoder.session
+        session = self._runner.session
         self.tokens = np.ascontiguousarray(tokens)  # [B]
         self._states = (np.ascontiguousarray(state, dtype=np.float32), np.empty_like(state, dtype=np.float32))
-        self._logits = np.empty((len(tokens), self._decoder.vocab_size), dtype=np.float32)  # [B, V]
+        self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V]
         self._bindings, self._runs = [], []
         for p in (0, 1):
             binding = session.io_binding()
@@ -170,7 +170,7 @@ class _RingRows(Rows):
     """
 
     def __init__(self, runner: StepRunner, start_state: np.ndarray, start_token: int, width: int):
-        self._decoder = runner
+        self._runner = runner
         config = runner.config
         self._c = config.channels
         self._dilations = [entry["dilation"] for entry in state_layout(config)]
@@ -202,12 +202,12 @@ class _RingRows(Rows):
     def _bind(self, ring: np.ndarray, tokens: np.ndarray) -> None:
         self.tokens = np.ascontiguousarray(tokens)  # [B]
         self._ring = np.ascontiguousarray(ring, dtype=np.float32)  # [slots, B, C]
-        self._logits = np.empty((len(tokens), self._decoder.vocab_size), dtype=np.float32)  # [B, V]
+        self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V]
         self._bindings: list = [None] * self._period  # made on first use
         self._runs: list = [None] * self._period
 
     def _run(self, phase: int):
-        session = self._decoder.session
+        session = self._runner.session
         binding = session.io_binding()
         binding.bind_cpu_input(INPUT_TOKENS, self.tokens)
         _bind_output(binding, OUTPUT_LOGITS, self._logits)
@@ -263,15 +263,15 @@ class _WindowRows(Rows):
     """The window buffer is bound as the input and rolled in place; logits land in a bound buffer."""
 
     def __init__(self, runner: WindowRunner, start_state: np.ndarray, start_token: int, width: int):
-        self._decoder = runner
+        self._runner = runner
         self._start_state, self._start_token = start_state, start_token
         self._bind(np.repeat(start_state[None], width, axis=0), np.full(width, start_token, dtype=np.int64))
 
     def _bind(self, windows: np.ndarray, tokens: np.ndarray) -> None:
-        session = self._decoder.session
+        session = self._runner.session
         self.tokens = np.ascontiguousarray(tokens)  # [B]
         self._windows = np.ascontiguousarray(windows, dtype=np.int64)  # [B, R]
-        self._logits = np.empty((len(tokens), self._decoder.vocab_size), dtype=np.float32)  # [B, V]
+        self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V]
         self._binding = session.io_binding()
         self._binding.bind_cpu_input(INPUT_TOKENS, self._windows)
         _bind_output(self._binding, OUTPUT_LOGITS, self._logits)

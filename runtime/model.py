@@ -104,7 +104,12 @@ class WavenetModel:
         self.path = path
         self.threads = threads  # generation workers (see runtime/workers.py)
         self._runners: list[GraphRunner] = [make_runner(session, metadata) for _ in range(threads)]
-        self._decoder = self._runners[0]
+
+    @property
+    def runner(self) -> GraphRunner:
+        """The graph runner of the first worker: steps the graph one token per row (runtime/graphs.py), for
+        tools that drive the graph themselves (benchmarks, the .ort check, the JS fixtures)."""
+        return self._runners[0]
 
     @classmethod
     def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,

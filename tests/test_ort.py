@@ -36,10 +36,10 @@ def test_ort_file_gives_the_onnx_files_metadata_logits_and_names(models, tmp_pat
     assert "# - model.ort" in config and "ai.onnx;" in config and "Gather" in config
     a, b = WavenetModel.load(onnx_path, provider="cpu"), WavenetModel.load(report.path, provider="cpu")
     assert b.metadata.to_props() == a.metadata.to_props()
-    state_a, state_b = a._decoder.initial_state(3), b._decoder.initial_state(3)
+    state_a, state_b = a.runner.initial_state(3), b.runner.initial_state(3)
     for tokens in ([0, 0, 0], [1, 2, 3], [4, 5, 6]):
-        logits_a, state_a = a._decoder.advance(state_a, np.array(tokens, dtype=np.int64))
-        logits_b, state_b = b._decoder.advance(state_b, np.array(tokens, dtype=np.int64))
+        logits_a, state_a = a.runner.advance(state_a, np.array(tokens, dtype=np.int64))
+        logits_b, state_b = b.runner.advance(state_b, np.array(tokens, dtype=np.int64))
         np.testing.assert_array_equal(logits_a, logits_b)
     assert b.generate(30, seed=4, temperature=0.9) == a.generate(30, seed=4, temperature=0.9)
     cli = [CliRunner().invoke(generate_command, ["--onnx", str(path), "-n", "20", "--seed", "3"]) for path in

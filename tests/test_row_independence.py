@@ -34,7 +34,7 @@ def _inputs(model: WavenetModel, rows: int, rng: np.random.Generator) -> dict[st
     vocab = model.metadata.config.vocab_size
     if model.graph == "window":
         return {"tokens": rng.integers(0, vocab, (rows, model.metadata.receptive_field), dtype=np.int64)}
-    runner = model._decoder
+    runner = model.runner
     state = runner.initial_state(rows)
     for _ in range(int(rng.integers(1, 6))):
         _, state = runner.advance(state, rng.integers(0, vocab, rows, dtype=np.int64))

@@ -74,7 +74,7 @@ def model_fixture(path: Path, model: WavenetModel, cli_lines: list[list[str]]) -
         assert all(names == per_batch[0] for names in per_batch), f"{label}: Python's names depend on the batch size"
         cases.append({"label": label, "n": n, "options": js_options(kwargs), "names": per_batch[0]})
     rng = np.random.default_rng(0)
-    runner, vocab = model._decoder, model.metadata.vocab
+    runner, vocab = model.runner, model.metadata.vocab
     state = runner.initial_state(4)
     steps = []
     for t in range(12):
