@@ -1,7 +1,8 @@
-"""Ship a trained checkpoint as the default model: models/wavenet.pt, models/wavenet.onnx, models/wavenet.int8.onnx.
+"""Ship a trained checkpoint: models/NAME.pt, models/NAME.onnx, models/NAME.int8.onnx (NAME: wavenet, the default).
 
     python benchmarks/ship.py runs/benchmark/default.pt                        # data: data/names.txt
     python benchmarks/ship.py runs/default.pt --data /path/names.txt --out-dir models
+    python benchmarks/ship.py runs/large.pt --name wavenet-large     # the large model: wn-generate --model large
 
 wavenet.pt keeps what a user needs to run, benchmark or fine-tune the model (best-val weights, config,
 vocabulary, metrics, data fingerprint and split) and drops the training state (optimizer, scheduler, RNG,
@@ -39,8 +40,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/names.txt"), help="its training data (val split)")
     parser.add_argument("--out-dir", type=Path, default=Path("models"))
     parser.add_argument("--source", default="names", help="the data's source in the metadata (wn-data's name)")
+    parser.add_argument("--name", default="wavenet", help="the files' stem: wavenet (the default model), wavenet-large")
     args = parser.parse_args()
-    pt, fp32, int8 = (args.out_dir / name for name in ("wavenet.pt", "wavenet.onnx", "wavenet.int8.onnx"))
+    pt, fp32, int8 = (args.out_dir / f"{args.name}{suffix}" for suffix in (".pt", ".onnx", ".int8.onnx"))
     ckpt = ship_checkpoint(args.checkpoint, pt, args.source)
     print(f"wrote {pt} ({pt.stat().st_size:,} bytes; val {ckpt.metrics.get('val_loss')}, "
           f"step {ckpt.metrics.get('step')})")

@@ -28,7 +28,7 @@ from .common.version import package_version
 from .config import LIMITS
 from .contract import GRAPH_STEP
 from .generation import DEFAULT_BATCH_SIZE
-from .model import WavenetModel, shipped_model_path
+from .model import SHIPPED_MODELS, WavenetModel, shipped_model_path
 from .providers import available_providers
 
 __all__ = ["eval_command", "generate_command", "info_command"]
@@ -38,9 +38,17 @@ FLUSH_EVERY_S = 0.02  # names stream out: the output is flushed at least this of
 MAX_LEN = click.IntRange(1, LIMITS["max_len"][1])  # names longer than a model's longest item make no sense
 
 
-def _load(onnx_path: str | None, provider: str, threads: int | None) -> WavenetModel:
-    path = Path(onnx_path) if onnx_path is not None else shipped_model_path()
+def _load(onnx_path: str | None, shipped: str | None, provider: str, threads: int | None) -> WavenetModel:
+    if onnx_path is not None and shipped is not None:
+        raise WavenetEdgeError("--onnx and --model both name a model: give one")
+    path = Path(onnx_path) if onnx_path is not None else shipped_model_path(shipped or "default")
     return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
+
+
+def _model_options(func):
+    func = click.option("--model", "shipped", type=click.Choice(list(SHIPPED_MODELS)), default=None,
+                        help="A model shipped with the package (default: default), instead of --onnx.")(func)
+    return click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")(func)
 
 
 @contextlib.contextmanager
@@ -73,7 +81,7 @@ def _provider_options(func):
 
 
 @command()
-@click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
+@_model_options
 @click.option("-n", "n", type=int, default=10, show_default=True, help="Number of names.")
 @click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
@@ -90,8 +98,8 @@ def _provider_options(func):
 @click.option("--batch-size", type=BATCH_SIZE, default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Names generated side by side (does not change which names a seed gives).")
 @click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
-def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt, provider,
-                     threads, batch_size, verbose):
+def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt,
+                     provider, threads, batch_size, verbose):
     """Generate names with an exported model. Names stream out as they are finished; an empty name (the
     model ending at once) is skipped and sampled again."""
     if n is not None and n < 1:
@@ -103,7 +111,7 @@ def generate_command(onnx_path, n, seed, temperature, top_k, top_p, prefix, max_
         except DataError as err:
             raise WavenetEdgeError(f"--exclude {err}") from None
     with _notes_on_stderr(verbose):
-        model = _load(onnx_path, provider, threads)
+        model = _load(onnx_path, shipped, provider, threads)
     if seed is None:
         import secrets  # only here: it imports hmac and random, 5 ms of every start-up
 
@@ -156,16 +164,16 @@ def _line_of(path: str, item_number: int) -> int:
 
 
 @command()
-@click.option("--onnx", "onnx_path", metavar="PATH", help="Model file (default: the shipped model).")
+@_model_options
 @click.option("--data", "data_path", metavar="FILE", required=True, help="Items, one per line.")
 @click.option("--split", "split_name", type=click.Choice(["train", "val", "test", "all"]), default="val",
               show_default=True, help="Part of the lecture's 80/10/10 split (random.seed(42)) to score.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_provider_options
-def eval_command(onnx_path, data_path, split_name, fmt, provider, threads):
+def eval_command(onnx_path, shipped, data_path, split_name, fmt, provider, threads):
     """Mean negative log-likelihood per character (end token included) of a data split."""
     items = read_items(data_path)
-    model = _load(onnx_path, provider, threads)
+    model = _load(onnx_path, shipped, provider, threads)
     vocab = model.metadata.vocab
     for number, item in enumerate(items, start=1):
         unknown = vocab.unknown_chars(item)

@@ -34,9 +34,10 @@ from .sampling import SamplingParams
 from .scoring import ScoreResult, score
 from .workers import parallel_stream, physical_cores, worker_count
 
-__all__ = ["SHIPPED_MODEL", "WavenetModel", "shipped_model_path"]
+__all__ = ["SHIPPED_MODELS", "SHIPPED_PACKAGE", "WavenetModel", "shipped_model_path"]
 
-SHIPPED_MODEL = ("wavenet_edge.models", "wavenet.onnx")
+SHIPPED_PACKAGE = "wavenet_edge.models"
+SHIPPED_MODELS = {"default": "wavenet.onnx", "large": "wavenet-large.onnx"}  # name -> file in SHIPPED_PACKAGE
 MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.py)
 # what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
 _LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
@@ -67,9 +68,12 @@ def _load_failure(path: Path, head: bytes, err: Exception) -> ModelFileError:
     return ModelFileError(f"{path}: ONNX Runtime cannot load the model: {detail}")
 
 
-def shipped_model_path() -> Path:
-    """Path of the default model installed with the package; ModelFileError when it is not there."""
-    package, name = SHIPPED_MODEL
+def shipped_model_path(model: str = "default") -> Path:
+    """Path of a model installed with the package (SHIPPED_MODELS: "default", "large"); ModelFileError when
+    the name is unknown or the file is not there."""
+    if model not in SHIPPED_MODELS:
+        raise ModelFileError(f"no shipped model named {model!r} (choose from: {', '.join(SHIPPED_MODELS)})")
+    package, name = SHIPPED_PACKAGE, SHIPPED_MODELS[model]
     try:
         path = resources.files(package) / name
     except ModuleNotFoundError:
@@ -147,9 +151,9 @@ class WavenetModel:
         return cls(session, metadata, path, threads=min(workers, MAX_THREADS))
 
     @classmethod
-    def load_shipped(cls, **kwargs) -> WavenetModel:
-        """The default model installed with the package (see `load` for the keyword arguments)."""
-        return cls.load(shipped_model_path(), **kwargs)
+    def load_shipped(cls, model: str = "default", **kwargs) -> WavenetModel:
+        """A model installed with the package, "default" or "large" (see `load` for the keyword arguments)."""
+        return cls.load(shipped_model_path(model), **kwargs)
 
     @property
     def graph(self) -> str:

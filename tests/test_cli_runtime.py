@@ -17,7 +17,7 @@ from tiny_data import ITEMS, VOCAB
 from wavenet_edge.runtime import WavenetModel, cli
 from wavenet_edge.runtime import model as model_module
 from wavenet_edge.runtime.common.dataset import split_items
-from wavenet_edge.runtime.common.errors import DataError
+from wavenet_edge.runtime.common.errors import DataError, ModelFileError
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +126,25 @@ def test_generate_verbose_reports_providers_and_seed(models):
     assert again.stdout == result.stdout  # the fresh seed reproduces the names
 
 
-def test_generate_uses_the_shipped_model(models, monkeypatch):
-    monkeypatch.setattr(model_module, "SHIPPED_MODEL", ("wavenet_edge.models", "not-there.onnx"))
+def test_generate_uses_the_shipped_model(models, monkeypatch, tmp_path):
+    monkeypatch.setattr(model_module, "SHIPPED_MODELS", {"default": "not-there.onnx", "large": "nor-this.onnx"})
     assert_one_line_error(run(cli.generate_command, ["-n", 2]),
                           "no shipped model: wavenet_edge.models/not-there.onnx is not installed (pass --onnx PATH, "
                           "or export one with wn-export)")
-    monkeypatch.setattr(cli, "shipped_model_path", lambda: models.step)
-    result = run(cli.generate_command, ["-n", 2, "--seed", 1])
-    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+    (tmp_path / "names.txt").write_text("ab\nba\n")
+    assert_one_line_error(run(cli.eval_command, ["--model", "large", "--data", tmp_path / "names.txt"]),
+                          "no shipped model: wavenet_edge.models/nor-this.onnx is not installed (pass --onnx PATH, "
+                          "or export one with wn-export)")
+    assert_one_line_error(run(cli.generate_command, ["--model", "large", "--onnx", models.step]),
+                          "--onnx and --model both name a model: give one")
+    with pytest.raises(ModelFileError, match=r"^no shipped model named 'huge' \(choose from: default, large\)$"):
+        model_module.shipped_model_path("huge")
+    chosen = []
+    monkeypatch.setattr(cli, "shipped_model_path", lambda name: chosen.append(name) or models.step)
+    for args, name in ((["-n", 2, "--seed", 1], "default"), (["--model", "large", "-n", 2, "--seed", 1], "large")):
+        result = run(cli.generate_command, args)
+        assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+        assert chosen.pop() == name
 
 
 def test_bad_model_files(models, tmp_path):

@@ -1,15 +1,17 @@
-"""The shipped checkpoint (models/wavenet.pt) is the model inside models/wavenet.onnx and its int8 copy: it
-loads with torch.load(weights_only=True) and load_checkpoint, holds no training state, and gives the
-same log-probabilities as the exported files."""
+"""Each shipped checkpoint (models/wavenet.pt, models/wavenet-large.pt) is the model inside its .onnx file
+and that file's int8 copy: it loads with torch.load(weights_only=True) and load_checkpoint, holds no training
+state, and gives the same log-probabilities as the exported files; `--model` names find those files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
-from wavenet_edge.runtime import WavenetModel
+from wavenet_edge.runtime import WavenetModel, shipped_model_path
+from wavenet_edge.runtime.model import SHIPPED_MODELS
 from wavenet_edge.runtime.vocab import BOUNDARY_ID
 from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -28,12 +30,15 @@ def torch_logprobs(model: torch.nn.Module, vocab, items: list[str]) -> np.ndarra
     return np.array(out)
 
 
-def test_shipped_checkpoint_is_the_shipped_onnx_model():
-    raw = torch.load(MODELS / "wavenet.pt", map_location="cpu", weights_only=True)
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_shipped_checkpoint_is_the_shipped_onnx_model(name):
+    stem = SHIPPED_MODELS[name].removesuffix(".onnx")  # wavenet, wavenet-large
+    assert shipped_model_path(name).resolve() == (MODELS / f"{stem}.onnx").resolve()
+    raw = torch.load(MODELS / f"{stem}.pt", map_location="cpu", weights_only=True)
     assert raw["train_state"] is None and "optimizer" not in raw
-    ckpt = load_checkpoint(MODELS / "wavenet.pt")
-    fp32 = WavenetModel.load(MODELS / "wavenet.onnx", provider="cpu", threads=1)
-    int8 = WavenetModel.load(MODELS / "wavenet.int8.onnx", provider="cpu", threads=1)
+    ckpt = load_checkpoint(MODELS / f"{stem}.pt")
+    fp32 = WavenetModel.load(MODELS / f"{stem}.onnx", provider="cpu", threads=1)
+    int8 = WavenetModel.load(MODELS / f"{stem}.int8.onnx", provider="cpu", threads=1)
     assert fp32.metadata.config == ckpt.config and fp32.metadata.vocab == ckpt.vocab
     assert fp32.metadata.metrics == ckpt.metrics and int8.metadata.metrics == ckpt.metrics
     assert fp32.metadata.data == ckpt.data and ckpt.data["source"] == "names"
