@@ -18,10 +18,11 @@ from tiny_data import ITEMS
 
 from wavenet_edge.runtime.contract import FORMAT_VERSION, METADATA_PREFIX
 
-__all__ = ["FIXTURE_DIR", "FIXTURES", "FixtureModels", "bad_files", "read_props", "rename_first_op", "rewrite_props",
-           "without_props"]
+__all__ = ["FIXTURE_DIR", "FIXTURE_WEIGHTS", "FIXTURES", "FixtureModels", "bad_files", "read_props", "rename_first_op",
+           "rewrite_props", "without_props"]
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_WEIGHTS = FIXTURE_DIR / "tiny-weights.npz"  # the tiny models' weights (tests/tiny_models.py)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from model_files import FIXTURES
+from model_files import FIXTURE_WEIGHTS, FIXTURES
 from tiny_data import DATA, ITEMS, MAX_LEN, METRICS, VOCAB
 from torch.nn import functional as F
 
@@ -76,20 +76,46 @@ class Exported:
 _CACHE: dict[str, Exported] = {}
 
 
+def _export_all(wavenet: torch.nn.Module, lecture: torch.nn.Module, root: Path) -> dict[str, Path]:
+    """The three fixture graphs of two models, exported into `root` (unverified: the tests check them)."""
+    paths = {}
+    for name, model, graph in (("step", wavenet, "step"), ("window", wavenet, "window"),
+                               ("lecture_window", lecture, "window")):
+        ckpt = Checkpoint(model.config, VOCAB, model.state_dict(), dict(METRICS), dict(DATA))
+        paths[name] = root / f"{name}.onnx"
+        export_model(ckpt, paths[name], graph=graph, verify=False)
+    return paths
+
+
 def exported() -> Exported:
     """Train and export the tiny models once per test session (about ten seconds on two cores)."""
     if "models" not in _CACHE:
         torch.set_num_threads(1)
         root = Path(tempfile.mkdtemp(prefix="wn-runtime-tests-"))
         wavenet, lecture = train(WAVENET), train(LECTURE, seed=1)
-        paths = {}
-        for name, model, graph in (("step", wavenet, "step"), ("window", wavenet, "window"),
-                                   ("lecture_window", lecture, "window")):
-            ckpt = Checkpoint(model.config, VOCAB, model.state_dict(), dict(METRICS), dict(DATA))
-            paths[name] = root / f"{name}.onnx"
-            export_model(ckpt, paths[name], graph=graph, verify=False)
+        paths = _export_all(wavenet, lecture, root)
         _CACHE["models"] = Exported(wavenet, lecture, paths["step"], paths["window"], paths["lecture_window"], root)
     return _CACHE["models"]
+
+
+def save_weights(wavenet: torch.nn.Module, lecture: torch.nn.Module, path: Path) -> None:
+    """Both models' state dicts in one .npz (keys "wavenet.<name>", "lecture.<name>")."""
+    arrays = {f"{prefix}.{name}": value.numpy() for prefix, model in (("wavenet", wavenet), ("lecture", lecture))
+              for name, value in model.state_dict().items()}
+    np.savez(path, **arrays)
+
+
+def load_weights(path: Path) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The two tiny models (eval mode) with the weights save_weights wrote."""
+    with np.load(path) as arrays:
+        models = []
+        for prefix, config in (("wavenet", WAVENET), ("lecture", LECTURE)):
+            model = build_model(config)
+            state = {key[len(prefix) + 1:]: torch.from_numpy(arrays[key].copy()) for key in arrays.files
+                     if key.startswith(prefix + ".")}
+            model.load_state_dict(state)
+            models.append(model.eval())
+    return models[0], models[1]
 
 
 @torch.no_grad()
@@ -128,13 +154,23 @@ def strip_debug_info(path: Path) -> Path:
     return path
 
 
-def write_fixtures(out_dir: Path) -> list[Path]:
-    """The committed fixtures (model_files.FIXTURES), written into `out_dir` from this session's exported models."""
-    models = exported()
+def write_fixtures(out_dir: Path, weights: Path | None = None) -> list[Path]:
+    """The committed fixtures (model_files.FIXTURES) written into `out_dir`: with `weights` (a file save_weights
+    wrote, e.g. the committed FIXTURE_WEIGHTS), those models exported by today's exporter; without, this session's
+    freshly trained models, and their weights beside them (FIXTURE_WEIGHTS' name). Training differs in the last
+    bits from one CPU to another and 300 steps amplify that, so the check that the fixtures are in sync with the
+    exporter starts from the committed weights."""
+    if weights is None:
+        models = exported()
+        sources = {"step": models.step, "window": models.window, "lecture_window": models.lecture_window}
+        save_weights(models.wavenet, models.lecture, out_dir / FIXTURE_WEIGHTS.name)
+    else:
+        torch.set_num_threads(1)
+        sources = _export_all(*load_weights(weights), Path(tempfile.mkdtemp(prefix="wn-fixtures-", dir=out_dir)))
     written = []
-    for source, fixture in ((models.step, FIXTURES.step), (models.window, FIXTURES.window),
-                            (models.lecture_window, FIXTURES.lecture_window)):
+    for name, fixture in (("step", FIXTURES.step), ("window", FIXTURES.window),
+                          ("lecture_window", FIXTURES.lecture_window)):
         target = out_dir / fixture.name
-        target.write_bytes(source.read_bytes())
+        target.write_bytes(sources[name].read_bytes())
         written.append(strip_debug_info(target))
     return written

@@ -227,6 +227,9 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist,
                           init_weights=init.state_dict if init is not None else None)
         result = trainer.run()
+        step = trainer.step
+        del trainer  # DDP's reducer goes before the process group it uses
+        dist.barrier()  # and no rank tears the group down while another still works in it
     finally:
         dist.close()
     if not dist.is_main:
@@ -238,7 +241,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                f"{best['parameters']:,} parameters; checkpoint {out_path}; log {metrics_log_path(out_path)}; "
                f"plot {loss_plot_path(out_path)}")
     if result.interrupted:
-        click.echo(f"interrupted at step {trainer.step}: resume with --resume {out_path}", err=True)
+        click.echo(f"interrupted at step {step}: resume with --resume {out_path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     return 0
 

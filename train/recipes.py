@@ -29,11 +29,12 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
         "the shipped WaveNet: two stacks of gated dilated convolutions 1-2-4-8 (receptive field 31), "
-        "36 channels, AdamW with cosine decay",
+        "36 channels, AdamW with cosine decay over 30,000 steps, an exponential moving average of the weights "
+        "(decay 0.999)",
         model={"arch": "wavenet", "channels": 36, "skip_channels": 64, "head_channels": 64,
                "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.25},
-        settings=TrainSettings(steps=20_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
-                               warmup_steps=200, min_lr_ratio=0.05, eval_every=2000),
+        settings=TrainSettings(steps=30_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
+                               warmup_steps=200, min_lr_ratio=0.05, eval_every=2000, ema=0.999),
     ),
     "large": Recipe(
         "the large WaveNet (<= 250k parameters, shipped as wavenet-large.onnx): the default's two stacks 1-2-4-8, "
@@ -49,7 +50,7 @@ RECIPES: dict[str, Recipe] = {
         "2), dropout 0.15, with an exponential moving average of the weights (decay 0.999)",
         model={"arch": "wavenet", "channels": 36, "skip_channels": 64, "head_channels": 64,
                "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.15},
-        settings=TrainSettings(steps=20_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
+        settings=TrainSettings(steps=30_000, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=0.1,
                                warmup_steps=200, min_lr_ratio=0.05, eval_every=2000, ema=0.999,
                                distill_weight=0.9, distill_temperature=2.0),
         teacher="large",
