@@ -24,7 +24,9 @@ from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_i
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
 from wavenet_edge.train.recipes import RECIPES
 
-LABELS = {"default": "first shipped model", "lecture": "the lecture's model, same data and split"}
+LABELS = {"default-v1": "the first shipped model: recipe default before the weight average (20,000 steps)",
+          "large-v1": "recipe large before the weight average (20,000 steps)",
+          "lecture": "the lecture's model, same data and split"}
 
 
 def split_losses(model: WavenetModel, split) -> dict[str, float]:
@@ -105,7 +107,7 @@ def main() -> None:
         f"- Recipe `{shipped}` in full: `" + recipe_command(ours) + "`",
         f"- Best val at step {ours['best_step']:,} of {ours['settings']['steps']:,}; wall time "
         f"{ours['wall_s']:.0f} s on {bench['machine']} (2-core x86_64, torch CPU build).",
-        f"- Shipped with `python benchmarks/ship.py runs/{Path(ours['checkpoint']).name} --data data/names.txt`: "
+        f"- Shipped with `python benchmarks/ship.py runs/{shipped}.pt --data data/names.txt`: "
         "`models/wavenet.pt` (its weights, config, vocabulary, metrics; no training state), `models/wavenet.onnx` "
         "and the int8 copy, exported and verified from that file.",
         "",
@@ -140,7 +142,10 @@ def main() -> None:
         lines += [f"The large model `{large_file.name}` ({large.metadata.parameters:,} parameters, {lc.channels} "
                   f"channels, {lc.skip_channels} skip, {lc.head_channels} head, dilations {list(lc.dilations)} x "
                   f"{lc.stacks}, {large_file.stat().st_size / 1024:.0f} KiB), scored the same way: train "
-                  f"{large_losses['train']:.4f}, val {large_losses['val']:.4f}, test {large_losses['test']:.4f}.",
+                  f"{large_losses['train']:.4f}, val {large_losses['val']:.4f}, test {large_losses['test']:.4f}"
+                  + large_int8(large_file, split, large_losses["val"]) + "; shipped with `python benchmarks/ship.py "
+                  f"runs/{args.large}.pt --data data/names.txt --name {large_file.stem}` "
+                  "(`wn-generate --model large`).",
                   ""]
     if int8_line:
         lines += ["| file | size | val | change vs fp32 |", "|---|---:|---:|---:|",
@@ -167,9 +172,18 @@ def main() -> None:
     print("\n".join(lines))
 
 
+def large_int8(large_file: Path, split, fp32_val: float) -> str:
+    """", int8 copy (NAME.int8.onnx, SIZE): val X (+D)" where the large model's int8 copy is there."""
+    path = large_file.with_name(large_file.stem + ".int8.onnx")
+    if not path.is_file():
+        return ""
+    val = WavenetModel.load(path, provider="cpu").score(split.val).nll_per_char
+    return f"; int8 copy (`{path.name}`, {path.stat().st_size / 1024:.0f} KiB): val {val:.4f} ({val - fp32_val:+.4f})"
+
+
 def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
     """The shipped model, the large one, the first shipped model, the lecture's, then the rest."""
-    first = [name for name in (shipped, large, "default", "lecture") if name in runs]
+    first = [name for name in (shipped, large, "default-v1", "lecture") if name in runs]
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
 
