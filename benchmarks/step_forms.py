@@ -14,7 +14,9 @@ and contract) and differs only in how a layer's dilated convolution is laid out:
 For each form and batch size: onnxruntime's time per step (one thread, inputs and outputs bound once,
 best of 5), its node count, and at the largest batch the same matrix products alone (a graph of just
 its Gemms, as benchmarks/generate.py measures the ceiling) and the form's share of that. The logits of
-every form are compared with the exported file's (the `taps` form must match it exactly).
+every form are compared with the exported file's (the `taps` form must match it exactly). Then the gated
+activations alone (a graph of the layers' Tanh, Sigmoid and Mul at the largest batch), and the exported
+file at batch 1 under onnxruntime session options that could cut per-kernel overhead.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from onnx import TensorProto, helper, numpy_helper
 from wavenet_edge.export.exporter import export_checkpoint
 from wavenet_edge.export.wrappers import StepGraph
 from wavenet_edge.runtime.contract import INPUT_TOKENS, OUTPUT_LOGITS, newest_name, oldest_name
+from wavenet_edge.runtime.providers import make_session_options
 from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -116,8 +119,9 @@ def one_thread_session(model: bytes | str) -> ort.InferenceSession:
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def step_us(session: ort.InferenceSession, batch: int, seconds: float) -> tuple[float, np.ndarray]:
-    """Microseconds per step (best of 5 runs, inputs and outputs bound once) and the logits [B, V]."""
+def step_us(session: ort.InferenceSession, batch: int, seconds: float,
+            output: str = OUTPUT_LOGITS) -> tuple[float, np.ndarray]:
+    """Microseconds per step (best of 5 runs, inputs and outputs bound once) and one output (the logits [B, V])."""
     rng = np.random.default_rng(0)
     binding = session.io_binding()
     keep = []  # the bound arrays must outlive the binding's runs
@@ -140,7 +144,39 @@ def step_us(session: ort.InferenceSession, batch: int, seconds: float) -> tuple[
         for _ in range(calls):
             session.run_with_iobinding(binding)
         best = min(best, (time.perf_counter() - t0) / calls * 1e6)
-    return best, results[OUTPUT_LOGITS].copy()
+    return best, results[output].copy()
+
+
+def activations_only(layers: int, channels: int) -> bytes:
+    """A graph of just the gated activations of `layers` layers: tanh(f_l) * sigmoid(g_l) on [B, C] inputs."""
+    g = GraphBuilder()
+    inputs, outputs = [], []
+    for i in range(layers):
+        gate = g.op("Mul", [g.op("Tanh", [f"f{i}"], [f"tanh{i}"]), g.op("Sigmoid", [f"q{i}"], [f"sigmoid{i}"])],
+                    [f"g{i}"])
+        inputs += [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", channels]) for name in
+                   (f"f{i}", f"q{i}")]
+        outputs.append(helper.make_tensor_value_info(gate, TensorProto.FLOAT, ["batch", channels]))
+    model = helper.make_model(helper.make_graph(g.nodes, "activations", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    return model.SerializeToString()
+
+
+SESSION_OPTIONS = {  # name -> how it changes one_thread_session's options
+    "as the runtime sets it": lambda o: None,
+    "enable_mem_pattern off": lambda o: setattr(o, "enable_mem_pattern", False),
+    "enable_cpu_mem_arena off": lambda o: setattr(o, "enable_cpu_mem_arena", False),
+    "intra-op spinning off": lambda o: o.add_session_config_entry("session.intra_op.allow_spinning", "0"),
+    "denormals as zero": lambda o: o.add_session_config_entry("session.set_denormal_as_zero", "1"),
+    "optimisation level extended": lambda o: setattr(o, "graph_optimization_level",
+                                                     ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
+}
+
+
+def optioned_session(path: str, change) -> ort.InferenceSession:
+    options = make_session_options(1)
+    change(options)
+    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def gemm_shapes(model: bytes) -> list[tuple[int, int]]:
@@ -164,6 +200,8 @@ def main() -> None:
         exported = Path(tmp) / "step.onnx"
         export_checkpoint(args.checkpoint, exported, graph="step")
         reference = {b: step_us(one_thread_session(str(exported)), b, 0.05)[1] for b in batches}
+        option_us = {name: step_us(optioned_session(str(exported), change), 1, args.seconds)[0]
+                     for name, change in SESSION_OPTIONS.items()}
     big = max(batches)
     print(f"# {args.checkpoint}: {len(step.dilations)} layers, {step.channels} channels; onnxruntime "
           f"{ort.__version__}, one thread; microseconds per step (best of 5)")
@@ -184,6 +222,15 @@ def main() -> None:
         nodes = len(onnx.load_from_string(model).graph.node)
         print(f"| {form} | {nodes} | {len(shapes)} | " + " | ".join(f"{t:.1f}" for t in times)
               + f" | {ceiling:.0f} | {ceiling / times[-1]:.0%} | {diff:.1e} |", flush=True)
+    gates_us, _ = step_us(one_thread_session(activations_only(len(step.dilations), step.channels)), big,
+                          args.seconds, output=f"g{len(step.dilations) - 1}")
+    print()
+    print(f"The gated activations alone ({len(step.dilations)} x Tanh, Sigmoid and Mul on [{big}, {step.channels}]): "
+          f"{gates_us:.0f} us per step")
+    print()
+    print("The exported file at batch 1 under session options (us per step):")
+    for name, us in option_us.items():
+        print(f"  {name:<30} {us:.1f}")
 
 
 if __name__ == "__main__":
