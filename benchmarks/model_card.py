@@ -24,7 +24,8 @@ from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_i
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
 from wavenet_edge.train.recipes import RECIPES
 
-LABELS = {"default-v1": "the first shipped model: recipe default before the weight average (20,000 steps)",
+LABELS = {"default-v1": "the first shipped model: default-v2 without the weight average, 20,000 steps",
+          "default-v2": "the second shipped model: recipe default with 36 channels, 64 skip and head channels",
           "large-v1": "recipe large before the weight average (20,000 steps)",
           "lecture": "the lecture's model, same data and split"}
 
@@ -183,7 +184,7 @@ def large_int8(large_file: Path, split, fp32_val: float) -> str:
 
 def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
     """The shipped model, the large one, the first shipped model, the lecture's, then the rest."""
-    first = [name for name in (shipped, large, "default-v1", "lecture") if name in runs]
+    first = [name for name in (shipped, large, "default-v2", "default-v1", "lecture") if name in runs]
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
 
