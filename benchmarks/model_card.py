@@ -24,10 +24,7 @@ from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_i
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
 from wavenet_edge.train.recipes import RECIPES
 
-LABELS = {"default-v1": "the first shipped model: default-v2 without the weight average, 20,000 steps",
-          "default-v2": "the second shipped model: recipe default with 36 channels, 64 skip and head channels",
-          "large-v1": "recipe large before the weight average (20,000 steps)",
-          "lecture": "the lecture's model, same data and split"}
+LABELS = {"lecture": "the lecture's model, same data and split"}  # other runs: their recipe's or record's description
 
 
 def split_losses(model: WavenetModel, split) -> dict[str, float]:
@@ -119,7 +116,7 @@ def main() -> None:
     ]
     large_file = Path(args.large_onnx) if Path(args.large_onnx).is_file() else None
     for r in ordered_runs(runs, shipped, args.large):
-        lines.append(f"| {run_label(r['recipe'], shipped, args.large, large_file)} | {r['parameters']:,} | "
+        lines.append(f"| {run_label(r, shipped, args.large, large_file)} | {r['parameters']:,} | "
                      f"{r['train_loss']:.4f} | {r['val_loss']:.4f} | {r['test_loss']:.4f} | {training_time(r, runs)} |")
     published = bench["lecture_published"]
     lines += [
@@ -188,12 +185,14 @@ def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
 
-def run_label(name: str, shipped: str, large: str, large_file: Path | None) -> str:
+def run_label(run: dict, shipped: str, large: str, large_file: Path | None) -> str:
+    name = run["recipe"]
     if name == shipped:
         return f"**this model** (`{name}`)"
     if name == large:
         return f"large model (`{name}`)" + (f", `{large_file.name}`" if large_file else "")
-    return f"{LABELS.get(name, RECIPES[name].description if name in RECIPES else name)} (`{name}`)"
+    described = RECIPES[name].description if name in RECIPES else run.get("description") or name
+    return f"{LABELS.get(name, described)} (`{name}`)"
 
 
 def training_time(run: dict, runs: dict) -> str:

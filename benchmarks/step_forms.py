@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ from wavenet_edge.runtime.providers import make_session_options
 from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import matmul_ceiling_us  # noqa: E402  (a sibling script: the same ceiling as the speed benchmark)
+from generate import matmul_ceiling_us, time_per_call  # noqa: E402  (a sibling script: the same measurements)
 
 FORMS = ("taps", "fused", "concat")
 
@@ -112,10 +111,10 @@ def build_form(step: StepGraph, form: str, vocab_size: int) -> bytes:
     return model.SerializeToString()
 
 
-def one_thread_session(model: bytes | str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+def one_thread_session(model: bytes | str, change=lambda options: None) -> ort.InferenceSession:
+    """A CPU session with the runtime's one-thread options (runtime.providers), `change`d."""
+    options = make_session_options(1)
+    change(options)
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -135,15 +134,7 @@ def step_us(session: ort.InferenceSession, batch: int, seconds: float,
         results[node.name] = np.empty((batch, *node.shape[1:]), dtype=np.float32)
         out = results[node.name]
         binding.bind_output(node.name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
-    t0 = time.perf_counter()
-    session.run_with_iobinding(binding)
-    calls = max(10, int(seconds / 5 / max(time.perf_counter() - t0, 1e-7)))
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            session.run_with_iobinding(binding)
-        best = min(best, (time.perf_counter() - t0) / calls * 1e6)
+    best = time_per_call(lambda: session.run_with_iobinding(binding), seconds, repeats=5)
     return best, results[output].copy()
 
 
@@ -173,12 +164,6 @@ SESSION_OPTIONS = {  # name -> how it changes one_thread_session's options
 }
 
 
-def optioned_session(path: str, change) -> ort.InferenceSession:
-    options = make_session_options(1)
-    change(options)
-    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-
-
 def gemm_shapes(model: bytes) -> list[tuple[int, int]]:
     proto = onnx.load_from_string(model)
     weights = {init.name: tuple(init.dims) for init in proto.graph.initializer}
@@ -200,7 +185,7 @@ def main() -> None:
         exported = Path(tmp) / "step.onnx"
         export_checkpoint(args.checkpoint, exported, graph="step")
         reference = {b: step_us(one_thread_session(str(exported)), b, 0.05)[1] for b in batches}
-        option_us = {name: step_us(optioned_session(str(exported), change), 1, args.seconds)[0]
+        option_us = {name: step_us(one_thread_session(str(exported), change), 1, args.seconds)[0]
                      for name, change in SESSION_OPTIONS.items()}
     big = max(batches)
     print(f"# {args.checkpoint}: {len(step.dilations)} layers, {step.channels} channels; onnxruntime "

@@ -58,9 +58,9 @@ class StepGraph(nn.Module):
     Each conv tap is its own Gemm, the second taking the first as C: onnxruntime fuses it with the Tanh or
     Sigmoid, and no per-row Concat of [oldest, h'] is needed. `python benchmarks/step_forms.py` times the
     alternatives on the shipped model (benchmarks/results/step_forms.txt: onnxruntime 1.32, one thread):
-    filter and gate fused into C x 2C Gemms, or one Concat and a 2C x 2C Gemm per layer, take 20.6 and
-    21.8 us per step at batch 1 against this form's 18.8 (a Split and unfused activations add kernels),
-    and 924 and 909 us at batch 1024 against 886 (within a few per cent, either way, from run to run).
+    filter and gate fused into C x 2C Gemms, or one Concat and a 2C x 2C Gemm per layer, take 19.7 and
+    21.7 us per step at batch 1 against this form's 18.2 (a Split and unfused activations add kernels),
+    and 875 and 880 us at batch 1024 against 839 (within a few per cent, either way, from run to run).
     """
 
     def __init__(self, model: WaveNet):

@@ -160,17 +160,18 @@ def write_fixtures(out_dir: Path, weights: Path | None = None) -> list[Path]:
     freshly trained models, and their weights beside them (FIXTURE_WEIGHTS' name). Training differs in the last
     bits from one CPU to another and 300 steps amplify that, so the check that the fixtures are in sync with the
     exporter starts from the committed weights."""
-    if weights is None:
-        models = exported()
-        sources = {"step": models.step, "window": models.window, "lecture_window": models.lecture_window}
-        save_weights(models.wavenet, models.lecture, out_dir / FIXTURE_WEIGHTS.name)
-    else:
-        torch.set_num_threads(1)
-        sources = _export_all(*load_weights(weights), Path(tempfile.mkdtemp(prefix="wn-fixtures-", dir=out_dir)))
-    written = []
-    for name, fixture in (("step", FIXTURES.step), ("window", FIXTURES.window),
-                          ("lecture_window", FIXTURES.lecture_window)):
-        target = out_dir / fixture.name
-        target.write_bytes(sources[name].read_bytes())
-        written.append(strip_debug_info(target))
+    with tempfile.TemporaryDirectory(prefix="wn-fixtures-") as scratch:
+        if weights is None:
+            models = exported()
+            sources = {"step": models.step, "window": models.window, "lecture_window": models.lecture_window}
+            save_weights(models.wavenet, models.lecture, out_dir / FIXTURE_WEIGHTS.name)
+        else:
+            torch.set_num_threads(1)
+            sources = _export_all(*load_weights(weights), Path(scratch))
+        written = []
+        for name, fixture in (("step", FIXTURES.step), ("window", FIXTURES.window),
+                              ("lecture_window", FIXTURES.lecture_window)):
+            target = out_dir / fixture.name
+            target.write_bytes(sources[name].read_bytes())
+            written.append(strip_debug_info(target))
     return written
