@@ -53,12 +53,14 @@ def rank_main(rank: int, world: int, port: int, root: str) -> None:
     os.environ.update(env)
     dist = Distributed.from_environment()
     dist.setup("cpu")
+    finished = False
     try:
         out = Path(root) / f"rank{rank}" / "model.pt"
-        result = make_trainer(out, dist).run()
+        result = make_trainer(out, dist).run()  # the trainer (and its DDP module) is dropped here
         assert result.history == [] if rank else len(result.history) == 2
+        finished = True
     finally:
-        dist.close()
+        dist.close(wait=finished)  # as wn-train does
 
 
 def test_shards_are_disjoint_and_cover_the_batch():

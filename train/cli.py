@@ -222,6 +222,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     device = dist.device(pick_device(device))
     teacher = load_teacher(teacher_path, resume, resume_path, vocab, data_info, allow_data_change, device)
     dist.setup(device)
+    finished = False
     try:
         reporter = ProgressReporter(quiet or not dist.is_main)
         trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist,
@@ -229,9 +230,9 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         result = trainer.run()
         step = trainer.step
         del trainer  # DDP's reducer goes before the process group it uses
-        dist.barrier()  # and no rank tears the group down while another still works in it
+        finished = True
     finally:
-        dist.close()
+        dist.close(wait=finished)
     if not dist.is_main:
         if result.interrupted:
             sys.exit(EXIT_INTERRUPTED)

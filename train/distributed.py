@@ -61,8 +61,13 @@ class Distributed:
             torch.cuda.set_device(self.local_rank)
         torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Leave the process group. wait: first meet the other ranks at a barrier, so that no rank tears the
+        group down while another still works in it (gloo can then abort a rank at exit); pass False on an
+        error path, where the other ranks may never arrive. Drop DDP-wrapped models before closing."""
         if self.enabled and torch.distributed.is_initialized():
+            if wait:
+                torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
     def shard(self, batch_size: int) -> slice:
@@ -84,10 +89,6 @@ class Distributed:
         out: list = [None] * self.world_size
         torch.distributed.all_gather_object(out, obj)
         return out
-
-    def barrier(self) -> None:
-        if self.enabled:
-            torch.distributed.barrier()
 
 
 SINGLE = Distributed()
