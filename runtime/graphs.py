@@ -14,6 +14,14 @@ preallocated, IOBinding-bound buffers: the caller writes the next tokens into `r
 slots that the graph's inputs and outputs are bound to directly, so a step copies no state at all
 (`_RingRows`); format-1 step graphs shift the queues inside the graph, and their state ping-pongs between
 two buffers (`_ShiftRows`).
+
+Bound inputs and other devices: ONNX Runtime reads a CPU buffer bound as an input in place only when the
+node that reads it runs on the CPU. For any other execution provider (CUDA, ...) it copies the buffer to
+the device when it is bound, not when the graph runs, so a binding made once and reused would feed the
+graph the values of the moment it was made (issue 16: wrong names on CUDA from step 17 on).
+`reads_inputs_in_place(session)` tells the two apart; where inputs are copied, every `Rows` binds its
+host inputs again before each run, so the copy is always of the current values. The same code runs on
+the CPU under a stand-in session that copies at bind time (tests/bind_copy.py), which is how CI tests it.
 """
 
 from __future__ import annotations
@@ -34,9 +42,10 @@ from .contract import (
     state_layout,
     step_feeds,
 )
+from .providers import CPU as CPU_PROVIDER
 from .vocab import BOUNDARY_ID
 
-__all__ = ["GraphRunner", "Rows", "StepRunner", "WindowRunner", "make_runner"]
+__all__ = ["GraphRunner", "Rows", "StepRunner", "WindowRunner", "make_runner", "reads_inputs_in_place"]
 
 
 def _bind_output(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
@@ -46,6 +55,13 @@ def _bind_output(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
 def _bind_input(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
     """Bind a C-contiguous array (a view is fine) as an input without copying it."""
     binding.bind_input(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+
+
+def reads_inputs_in_place(session: ort.InferenceSession) -> bool:
+    """Whether a CPU buffer bound as an input is read where it lies at every run (the CPU provider alone),
+    rather than copied to a device when it is bound (every other provider: treated as copying, which
+    rebinding before each run makes correct either way)."""
+    return list(session.get_providers()) == [CPU_PROVIDER]
 
 
 def _runner(session: ort.InferenceSession, binding: ort.IOBinding):
@@ -140,15 +156,21 @@ class _ShiftRows(Rows):
         self._bindings, self._runs = [], []
         for p in (0, 1):
             binding = session.io_binding()
-            binding.bind_cpu_input(INPUT_TOKENS, self.tokens)
-            binding.bind_cpu_input(INPUT_STATE, self._states[p])
+            self._bind_inputs(binding, p)
             _bind_output(binding, OUTPUT_LOGITS, self._logits)
             _bind_output(binding, OUTPUT_STATE, self._states[1 - p])
             self._bindings.append(binding)  # keeps the binding alive
             self._runs.append(_runner(session, binding))
         self._parity = 0
+        self._rebind = not reads_inputs_in_place(session)
+
+    def _bind_inputs(self, binding: ort.IOBinding, parity: int) -> None:
+        _bind_input(binding, INPUT_TOKENS, self.tokens)
+        _bind_input(binding, INPUT_STATE, self._states[parity])
 
     def step(self) -> np.ndarray:
+        if self._rebind:  # a device session copied the inputs when they were bound: copy them now
+            self._bind_inputs(self._bindings[self._parity], self._parity)
         self._runs[self._parity]()
         self._parity ^= 1
         return self._logits
@@ -205,14 +227,20 @@ class _RingRows(Rows):
         self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V]
         self._bindings: list = [None] * self._period  # made on first use
         self._runs: list = [None] * self._period
+        self._rebind = not reads_inputs_in_place(self._runner.session)
+
+    def _bind_inputs(self, binding: ort.IOBinding, phase: int) -> None:
+        """tokens and, per layer, the ring slot that step `phase` reads (oldest_l: written d_l steps ago)."""
+        _bind_input(binding, INPUT_TOKENS, self.tokens)
+        for layer, (d, m, offset) in enumerate(zip(self._dilations, self._sizes, self._offsets, strict=True)):
+            _bind_input(binding, oldest_name(layer), self._ring[offset + (phase - d) % m])
 
     def _run(self, phase: int):
         session = self._runner.session
         binding = session.io_binding()
-        binding.bind_cpu_input(INPUT_TOKENS, self.tokens)
+        self._bind_inputs(binding, phase)
         _bind_output(binding, OUTPUT_LOGITS, self._logits)
-        for layer, (d, m, offset) in enumerate(zip(self._dilations, self._sizes, self._offsets, strict=True)):
-            _bind_input(binding, oldest_name(layer), self._ring[offset + (phase - d) % m])
+        for layer, (m, offset) in enumerate(zip(self._sizes, self._offsets, strict=True)):
             _bind_output(binding, newest_name(layer), self._ring[offset + phase % m])
         self._bindings[phase] = binding  # keeps it alive
         self._runs[phase] = _runner(session, binding)
@@ -220,7 +248,12 @@ class _RingRows(Rows):
 
     def step(self) -> np.ndarray:
         phase = self._t % self._period
-        (self._runs[phase] or self._run(phase))()
+        run = self._runs[phase]
+        if run is None:
+            run = self._run(phase)
+        elif self._rebind:  # a device session copied the inputs when they were bound: copy them now
+            self._bind_inputs(self._bindings[phase], phase)
+        run()
         self._t += 1
         return self._logits
 
@@ -273,13 +306,16 @@ class _WindowRows(Rows):
         self._windows = np.ascontiguousarray(windows, dtype=np.int64)  # [B, R]
         self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V]
         self._binding = session.io_binding()
-        self._binding.bind_cpu_input(INPUT_TOKENS, self._windows)
+        _bind_input(self._binding, INPUT_TOKENS, self._windows)
         _bind_output(self._binding, OUTPUT_LOGITS, self._logits)
         self._run = _runner(session, self._binding)
+        self._rebind = not reads_inputs_in_place(session)
 
     def step(self) -> np.ndarray:
         self._windows[:, :-1] = self._windows[:, 1:]  # overlapping copy: numpy buffers it
         self._windows[:, -1] = self.tokens
+        if self._rebind:  # a device session copied the window when it was bound: copy it now
+            _bind_input(self._binding, INPUT_TOKENS, self._windows)
         self._run()
         return self._logits
 
