@@ -38,6 +38,18 @@ def runtime_scorer() -> Scorer:
     return scorer
 
 
+def refuse_shipped(path: Path, what: str) -> None:
+    """The models installed with the package (wavenet_edge/models/) are replaced only by benchmarks/ship.py:
+    an export there would change what `wn-generate` prints for a seed, silently, in a checkout or an
+    editable install."""
+    import wavenet_edge.models
+
+    shipped = Path(wavenet_edge.models.__file__).resolve().parent
+    if path.resolve().parent == shipped:
+        raise WavenetEdgeError(f"{what} {path} is in the shipped models' folder {shipped}: write it elsewhere "
+                               f"(e.g. runs/); python benchmarks/ship.py replaces the shipped models")
+
+
 def _describe_export(report: ExportReport) -> str:
     where = f"{report.path} ({report.file_size:,} bytes, {report.graph} graph, opset {report.opset}, " \
             f"{report.node_count} nodes, {report.parameters:,} parameters)"
@@ -82,8 +94,12 @@ def main(checkpoint: Path, output: Path, graph: str | None, opset: int, no_verif
     int8_path = (quantized_output or default_int8_path(output)) if quantize else None
     inputs = {"checkpoint": checkpoint, "--data": data_path}
     check_output_path(output, "output", inputs=inputs)  # every output, before any work
+    refuse_shipped(output, "output")
     if int8_path is not None:
         check_output_path(int8_path, "quantized output", inputs={**inputs, "output": output})
+        refuse_shipped(int8_path, "quantized output")
+    if ort_format:
+        refuse_shipped(output.with_suffix(".ort"), "--ort output")
     val = split_items(read_items(data_path)).val if data_path is not None else []
     scorer = runtime_scorer() if quantize else None
     report = export_checkpoint(checkpoint, output, graph=graph, opset=opset, verify=not no_verify, items=val)

@@ -45,10 +45,33 @@ def _load(onnx_path: str | None, shipped: str | None, provider: str, threads: in
     return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
 
 
+def shipped_sizes() -> str:
+    """"default (78,811 parameters) or large (...)": read from the shipped files' metadata."""
+    import onnxruntime as ort
+
+    parts = []
+    for name in SHIPPED_MODELS:
+        try:
+            path = shipped_model_path(name)
+            props = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+            count = int(props.custom_metadata_map.get("wavenet_edge.parameters", ""))
+            parts.append(f"{name} ({count:,} parameters)")
+        except Exception:  # not installed, or unreadable: the name alone
+            parts.append(name)
+    return " or ".join(parts)
+
+
+class _ShippedModelOption(click.Option):
+    """--model, whose help gives the shipped models' sizes as their files say, computed only for --help."""
+
+    def get_help_record(self, ctx):
+        self.help = f"A model installed with the package, instead of --onnx: {shipped_sizes()}."
+        return super().get_help_record(ctx)
+
+
 def _model_options(func):
-    func = click.option("--model", "shipped", type=click.Choice(list(SHIPPED_MODELS)), default=None,
-                        help="A model installed with the package, instead of --onnx: default (77k parameters) "
-                             "or large (249k).")(func)
+    func = click.option("--model", "shipped", cls=_ShippedModelOption, type=click.Choice(list(SHIPPED_MODELS)),
+                        default=None, help="A model installed with the package, instead of --onnx.")(func)
     return click.option("--onnx", "onnx_path", metavar="PATH",
                         help="Model file (default: the shipped default model).")(func)
 
@@ -176,6 +199,10 @@ def eval_command(onnx_path, shipped, data_path, split_name, fmt, provider, threa
     """Mean negative log-likelihood per character (end token included) of a data split."""
     items = read_items(data_path)
     model = _load(onnx_path, shipped, provider, threads)
+    max_len = model.metadata.config.max_len
+    if max(len(item) for item in items) > max_len:  # training's rule: such items are not what the model is for
+        read_items(data_path, max_len=max_len, limit="the model's max_len",
+                   hint=" (training refuses such items too; score them with a model trained on them)")
     vocab = model.metadata.vocab
     for number, item in enumerate(items, start=1):
         unknown = vocab.unknown_chars(item)

@@ -82,11 +82,12 @@ def one_thread():
 
 @pytest.fixture
 def data_file(tmp_path):
-    """tmp_path/data/items.txt: 300 syllable names (test_train.make_items), for the training tests."""
+    """tmp_path/data/items.txt: 500 syllable names (test_train.make_items), for the training tests (val has 50:
+    no tiny-data warning)."""
     from test_train import make_items  # torch tests only: imported when a test asks for this fixture
 
     path = tmp_path / "data" / "items.txt"
     path.parent.mkdir()
-    path.write_text("\n".join(make_items()) + "\n")
+    path.write_text("\n".join(make_items(500)) + "\n")
     return path
 

@@ -79,7 +79,16 @@ def test_non_utf8_names_the_line_and_byte(tmp_path):
 def test_item_longer_than_max_len_names_the_line(tmp_path):
     path = write(tmp_path, b"emma\n\n  alexandria  \nava\n")  # blank lines count, surrounding spaces do not
     assert message(path, max_len=9) == (
-        f"{path}:3: item of 10 characters is longer than the model's max_len 9"
+        f"{path}:3: the longest item has 10 characters, more than the model's max_len 9"
+    )
+
+
+def test_items_over_the_limit_name_the_longest_its_first_line_and_the_limit(tmp_path):
+    path = write(tmp_path, b"emma\nalexandra\nava\nmaximiliana\nbartholomew\nmaximilianb\n")
+    with pytest.raises(DataError) as info:
+        read_items(path, max_len=8, limit="--max-len", hint=" (raise --max-len)")
+    assert str(info.value) == (
+        f"{path}:4: the longest item has 11 characters, more than --max-len 8 (4 items are over it) (raise --max-len)"
     )
 
 

@@ -2,7 +2,7 @@
 
     wn-train --data names --out model.pt                   # makemore's names.txt, fetched and hash-checked
     wn-train --data words.txt --out words.pt --steps 5000 --channels 32
-    wn-train --data names --out model.pt --resume model.pt --steps 40000
+    wn-train --resume model.pt --steps 40000                # the data and options come from the checkpoint
     wn-train --data names --recipe large --out big.pt && wn-train --data names --teacher big.pt --out small.pt
     torchrun --nproc-per-node 2 -m wavenet_edge.train --data names --threads 1      # data-parallel
 """
@@ -16,13 +16,14 @@ from pathlib import Path
 import click
 
 from wavenet_edge.runtime.common.commands import BATCH_SIZE, EXIT_INTERRUPTED, SEED, THREADS, command, usable_threads
-from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
+from wavenet_edge.runtime.common.dataset import file_sha256, longest_item, read_items, split_items
 from wavenet_edge.runtime.common.errors import ConfigError, DataError, ModelFileError
 from wavenet_edge.runtime.common.files import check_output_path
-from wavenet_edge.runtime.config import ARCHITECTURES, ModelConfig
+from wavenet_edge.runtime.config import ARCHITECTURES, LIMITS, ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
 from .checkpoint import Checkpoint, load_checkpoint
+from .data_checks import data_warnings
 from .distill import DISTILL_SCHEDULES, Teacher
 from .distributed import Distributed
 from .download import DATA_DIR_ENV, KNOWN_DATASETS, resolve_data
@@ -73,7 +74,8 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 
 
 @command(show_default=True)
-@click.option("--data", "data_spec", required=True, help="Text file, one item per line, or a known data set: names.")
+@click.option("--data", "data_spec", default=None,
+              help="Text file, one item per line, or a known data set: names. With --resume: the run's own data.")
 @click.option("--out", "out_path", type=click.Path(), default=None,
               help="Checkpoint to write (best val weights). Default: model.pt, or the --resume file.")
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), default=None,
@@ -88,7 +90,8 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--n-embd", type=int, default=None, help="lecture: embedding size.")
 @click.option("--n-hidden", type=int, default=None, help="lecture: hidden width.")
 @click.option("--block-size", type=int, default=None, help="lecture: context length (a power of two).")
-@click.option("--max-len", type=int, default=None, help="Longest item accepted (characters).")
+@click.option("--max-len", type=int, default=None,
+              help="Longest item accepted (characters). Default: the longest item of the data, at least 32.")
 @click.option("--steps", type=int, default=TrainSettings.steps, help="Total optimisation steps.")
 @click.option("--batch-size", type=BATCH_SIZE, default=None, help="Items (wavenet) or windows (lecture) per step.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (adamw 3e-3, sgd 0.1).")
@@ -97,11 +100,14 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--warmup", type=int, default=TrainSettings.warmup_steps, help="Linear warm-up steps (adamw).")
 @click.option("--min-lr-ratio", type=float, default=TrainSettings.min_lr_ratio, help="Cosine floor, x peak lr.")
 @click.option("--grad-clip", type=float, default=TrainSettings.grad_clip, help="Gradient norm clip (0: off).")
-@click.option("--eval-every", type=int, default=TrainSettings.eval_every, help="Steps between evaluations.")
+@click.option("--eval-every", type=int, default=TrainSettings.eval_every,
+              help="Steps between evaluations (with --init: default a tenth of --steps, at most 1000).")
 @click.option("--samples", type=int, default=TrainSettings.samples, help="Names printed at each evaluation.")
 @click.option("--seed", type=SEED, default=TrainSettings.seed)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice).")
+@click.option("--threads", type=THREADS, default=1,
+              help="torch CPU threads. One is the fastest per core for these small models, and far faster than "
+                   "torch's default on a busy machine; more help only on an idle machine with cores to spare.")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
@@ -128,6 +134,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
          grad_clip, eval_every, samples, seed, device, threads, resume_path, init_path, ema, teacher_path,
          distill_weight, distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
     """Train a character-level model on DATA and write the best-val checkpoint to --out."""
+    if data_spec is None and resume_path is None:
+        raise click.UsageError("Missing option '--data'.")
     out_path = Path(out_path or resume_path or "model.pt")
     outputs = {"--out": out_path, "metrics log": metrics_log_path(out_path), "loss plot": loss_plot_path(out_path)}
     for option, path in outputs.items():  # before any work: wn-train must not find out after training
@@ -142,6 +150,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                              distill_schedule=distill_schedule)
     if recipe is not None:
         settings = merge_settings(RECIPES[recipe].settings, settings)
+    if init_path is not None and not given_on_command_line("eval_every"):  # fine-tuning: short runs evaluate too
+        settings = replace(settings, eval_every=max(1, min(TrainSettings.eval_every, settings.steps // 10)))
     settings.validate()
     threads = usable_threads(threads)
     model_options = {"arch": arch, "channels": channels, "skip_channels": skip_channels,
@@ -178,15 +188,27 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     else:
         config = ModelConfig(**model_options)  # validates before the data is read
 
+    if data_spec is None:  # --resume FILE alone: the run's own data (its sha256 is checked below)
+        assert resume is not None
+        data_spec = resume.data.get("source")
+        if not isinstance(data_spec, str) or not data_spec:
+            raise ConfigError(f"--resume {resume_path}: the checkpoint does not say which data it was trained on "
+                              f"(give it with --data FILE)")
+        if data_spec not in KNOWN_DATASETS and not Path(data_spec).is_file():
+            raise DataError(f"--resume {resume_path}: the run's data {data_spec} is not there (give it with "
+                            f"--data FILE)")
     data_path = resolve_data(data_spec, data_dir)
     for option, path in outputs.items():
         check_output_path(path, option, inputs={"--data": data_path})
-    items = read_items(data_path, max_len=config.max_len)
+    items, config = read_training_items(data_path, config, init_path or resume_path,
+                                        "--init" if init_path is not None else "--resume")
     split = split_items(items)
-    vocab = Vocab.from_items(split.train)
-    unknown = sorted(set("".join(split.val + split.test)) - set(vocab.chars))
-    if unknown:
-        raise DataError(f"{data_path}: characters {''.join(unknown)!r} occur in val/test but never in train")
+    # The vocabulary of every item: a character that only val or test items have gets an id too (its
+    # embedding is never trained, so the model gives it a low probability) instead of making the file unusable.
+    vocab = Vocab.from_items(items)
+    val_only = sorted(set(vocab.chars) - set("".join(split.train)))
+    notes = [f"note: characters {''.join(val_only)!r} occur only in val/test items; the vocabulary has them "
+             f"(the model has never seen them in training)"] if val_only and init is None and resume is None else []
     if init is not None:
         missing = sorted(set(vocab.chars) - set(init.vocab.chars))
         if missing:
@@ -194,6 +216,8 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                             f"{''.join(missing)!r}")
         vocab = init.vocab  # the model's ids
     if resume is not None:
+        if set(vocab.chars) <= set(resume.vocab.chars):
+            vocab = resume.vocab  # a run started before the vocabulary held val/test characters: its own ids
         if resume.vocab != vocab:
             raise DataError(f"--resume {resume_path}: the checkpoint's vocabulary ({''.join(resume.vocab.chars)!r}) "
                             f"differs from {data_path}'s ({''.join(vocab.chars)!r})")
@@ -221,6 +245,9 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     dist = Distributed.from_environment()
     device = dist.device(pick_device(device))
     teacher = load_teacher(teacher_path, resume, resume_path, vocab, data_info, allow_data_change, device)
+    if dist.is_main and resume is None:  # a resumed run was warned when it started
+        for line in notes + data_warnings(data_path, items, split):
+            click.echo(line, err=True)
     dist.setup(device)
     finished = False
     try:
@@ -241,10 +268,32 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     click.echo(f"best val {best['val_loss']:.4f} (train {best['train_loss']:.4f}) at step {best['step']}; "
                f"{best['parameters']:,} parameters; checkpoint {out_path}; log {metrics_log_path(out_path)}; "
                f"plot {loss_plot_path(out_path)}")
+    if init is not None and best["step"] == 0 and step > 0:
+        click.echo(f"Warning: no evaluation beat the starting weights of --init {init_path} (val "
+                   f"{best['val_loss']:.4f} at step 0): {out_path} keeps them; try a lower --lr or fewer --steps",
+                   err=True)
     if result.interrupted:
         click.echo(f"interrupted at step {step}: resume with --resume {out_path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     return 0
+
+
+def read_training_items(data_path: Path, config: ModelConfig, checkpoint: str | None,
+                        option: str) -> tuple[list[str], ModelConfig]:
+    """The items, and the config with max_len sized from the data where it may follow it: from scratch
+    without --max-len, max_len is the longest item's length, at least the default (or the recipe's). Over
+    an explicit --max-len, or a checkpoint's max_len, the message names the longest item and its line."""
+    if checkpoint is not None:
+        items = read_items(data_path, max_len=config.max_len, limit=f"the max_len of the {option} model",
+                           hint=f" ({option} {checkpoint} keeps its model)")
+        return items, config
+    if given_on_command_line("max_len"):
+        items = read_items(data_path, max_len=config.max_len, limit="--max-len",
+                           hint=" (raise --max-len, or leave it out to size it from the data)")
+        return items, config
+    most = LIMITS["max_len"][1]
+    items = read_items(data_path, max_len=most, limit="max_len's upper bound")
+    return items, replace(config, max_len=max(config.max_len, longest_item(items)))
 
 
 def check_resumable(resume: Checkpoint, resume_path: str, saved: TrainSettings, settings: TrainSettings) -> None:

@@ -190,7 +190,10 @@ class Trainer:
 
         torch.manual_seed(self.settings.seed)
         self.model = build_model(config).to(self.device)
-        if init_weights is not None:  # fine-tuning (wn-train --init): a new run from trained weights
+        # fine-tuning (wn-train --init): a new run from trained weights, measured at step 0 so that the
+        # checkpoint keeps them until an evaluation beats them (a short run can end worse than it began)
+        self._evaluate_start = init_weights is not None and resume_from is None
+        if init_weights is not None:
             self.model.load_state_dict(init_weights)
         if dist.rank > 0:  # its own dropout masks; the weights come from rank 0 through DDP's broadcast
             torch.manual_seed(self.settings.seed + 1_000_003 * dist.rank)
@@ -266,6 +269,8 @@ class Trainer:
         previous_handlers = self._install_signal_handlers()
         running, count, started = 0.0, 0, time.perf_counter() - self.elapsed
         try:
+            if self._evaluate_start and self.step == 0 and not self.history:
+                self._evaluate(None, lr_at(0, s))
             while self.step < s.steps and not self._stop:
                 lr = lr_at(self.step, s)
                 for group in self.optimizer.param_groups:
@@ -326,7 +331,7 @@ class Trainer:
                 else "no checkpoint was written")
         return f"training diverged at step {self.step + 1}: {what} (lower --lr?); {kept}"
 
-    def _evaluate(self, batch_loss: float, lr: float) -> None:
+    def _evaluate(self, batch_loss: float | None, lr: float) -> None:
         """Rank 0 measures (with the averaged weights under --ema), writes the checkpoint and the log; the
         other ranks hand it their RNG states and wait. A divergence found here stops every rank."""
         self._rngs = self.dist.gather(capture_rng(self.device))  # a collective: every rank takes part
@@ -345,11 +350,13 @@ class Trainer:
         if self.dist.all_sum(flag).item() > 0:
             raise failure or TrainingDiverged(f"training diverged at step {self.step} (see rank 0's message)")
 
-    def _measure(self, batch_loss: float, lr: float) -> tuple[dict, list[str], bool]:
-        """The evaluation record of the weights now in self.model; updates the best-val state."""
+    def _measure(self, batch_loss: float | None, lr: float) -> tuple[dict, list[str], bool]:
+        """The evaluation record of the weights now in self.model; updates the best-val state. batch_loss
+        None (step 0: no batch yet) records the train loss in its place."""
+        train_loss = mean_nll(self.model, self.train_eval, self.device)
         record = {
-            "step": self.step, "batch_loss": round(batch_loss, 6),
-            "train_loss": mean_nll(self.model, self.train_eval, self.device),
+            "step": self.step, "batch_loss": round(train_loss if batch_loss is None else batch_loss, 6),
+            "train_loss": train_loss,
             "val_loss": mean_nll(self.model, self.val_eval, self.device),
             "lr": lr, "elapsed_s": round(self.elapsed, 3),
         }

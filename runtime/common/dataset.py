@@ -15,19 +15,39 @@ from pathlib import Path
 from .errors import DataError
 from .files import read_bytes
 
-__all__ = ["SPLIT_NAMES", "SPLIT_SEED", "Split", "file_sha256", "read_items", "split_items"]
+__all__ = ["SPLIT_NAMES", "SPLIT_SEED", "Split", "file_sha256", "longest_item", "read_items", "split_items"]
 
 SPLIT_SEED = 42
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
+def read_items(path: str | Path, max_len: int | None = None, limit: str = "the model's max_len",
+               hint: str = "") -> list[str]:
     """Items of a UTF-8 text file, one per line, surrounding whitespace stripped, blank lines dropped.
 
     Raises DataError (with the line number where it applies) for a missing, empty, binary or
-    non-UTF-8 file, or for an item longer than `max_len` characters.
+    non-UTF-8 file, or for items longer than `max_len` characters: the message names the longest of
+    them (its first line), how many there are, and `limit` (what sets the limit, e.g. "--max-len"),
+    then `hint` (what to do).
     """
-    path = Path(path)
+    items, lines = _read_numbered(Path(path))
+    if max_len is not None:
+        over = [i for i, item in enumerate(items) if len(item) > max_len]
+        if over:
+            worst = max(over, key=lambda i: (len(items[i]), -i))  # the longest, its first line
+            others = f" ({len(over)} items are over it)" if len(over) > 1 else ""
+            raise DataError(f"{path}:{lines[worst]}: the longest item has {len(items[worst])} characters, more than "
+                            f"{limit} {max_len}{others}{hint}")
+    return items
+
+
+def longest_item(items: list[str]) -> int:
+    """Characters of the longest item (0 for none)."""
+    return max((len(item) for item in items), default=0)
+
+
+def _read_numbered(path: Path) -> tuple[list[str], list[int]]:
+    """The items and the line number of each."""
     raw = read_bytes(path, DataError, "a text file")
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
@@ -37,19 +57,15 @@ def read_items(path: str | Path, max_len: int | None = None) -> list[str]:
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[err.start]:02x})") from None
-    items = []
+    items, lines = [], []
     for number, text_line in enumerate(text.split("\n"), start=1):  # only \n ends a line, as for the byte checks
         item = text_line.strip()
-        if not item:
-            continue
-        if max_len is not None and len(item) > max_len:
-            raise DataError(
-                f"{path}:{number}: item of {len(item)} characters is longer than the model's max_len {max_len}"
-            )
-        items.append(item)
+        if item:
+            items.append(item)
+            lines.append(number)
     if not items:
         raise DataError(f"{path}: no items (the file is empty or holds only blank lines)")
-    return items
+    return items, lines
 
 
 @dataclass(frozen=True)
