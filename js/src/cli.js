@@ -6,11 +6,14 @@
  *     wavenet-edge info models/wavenet.onnx
  *
  * `generate` prints exactly what `wn-generate` prints for the same options (one name per line, empty
- * names skipped). Bad input ends in one line `Error: ...` on stderr and exit status 2.
+ * names skipped), with the same option ranges (runtime/common/commands.py, runtime/cli.py). Bad input ends
+ * in one line `Error: ...` on stderr and exit status 2; names found before an error are all printed first.
  */
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { LIMITS } from "./config.js";
 import { WavenetEdgeError, pyRepr } from "./errors.js";
-import { DEFAULT_BATCH_SIZE } from "./generation.js";
+import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from "./generation.js";
 import { loadModel } from "./model.js";
 
 export const EXIT_BAD_INPUT = 2;
@@ -20,9 +23,17 @@ const FLUSH_BYTES = 1 << 16;
 /** A usage error, worded as click words it. */
 class UsageError extends WavenetEdgeError {}
 
+// Option ranges of the Python commands (click.IntRange): a value outside is refused in one line naming it.
+const MAX_SEED = 2n ** 63n - 1n; // what torch.manual_seed and numpy take
+const MAX_THREADS = 256n;
+const SEED = [0n, MAX_SEED];
+const THREADS = [1n, MAX_THREADS];
+const BATCH_SIZE = [1n, BigInt(MAX_BATCH_SIZE)];
+const MAX_LEN = [1n, BigInt(LIMITS.max_len[1])];
+
 /**
  * @typedef {{ names: string[], type: "int" | "float" | "string" | "flag", key: string, default?: any,
- *             help: string }} OptionSpec
+ *             range?: bigint[], help: string }} OptionSpec
  */
 
 /** @type {Record<string, OptionSpec[]>} */
@@ -30,21 +41,21 @@ const COMMANDS = {
   generate: [
     { names: ["--onnx"], type: "string", key: "onnx", help: "Model file (.onnx written by wn-export)." },
     { names: ["-n"], type: "int", key: "n", default: 10, help: "Number of names (default 10)." },
-    { names: ["--seed"], type: "int", key: "seed", help: "Random seed (default: a fresh one)." },
+    { names: ["--seed"], type: "int", key: "seed", range: SEED, help: "Random seed (default: a fresh one)." },
     { names: ["--temperature"], type: "float", key: "temperature", default: 1.0, help: "> 0 (default 1.0)." },
     { names: ["--top-k"], type: "int", key: "topK", help: "Sample among the k most likely characters (1: greedy)." },
     { names: ["--top-p"], type: "float", key: "topP", help: "Nucleus sampling, in (0, 1]." },
     { names: ["--prefix"], type: "string", key: "prefix", default: "", help: "Every name starts with this text." },
-    { names: ["--max-len"], type: "int", key: "maxLen", help: "Longest name (default: the model's max_len)." },
+    { names: ["--max-len"], type: "int", key: "maxLen", range: MAX_LEN, help: "Longest name (default: the model's max_len)." },
     { names: ["--unique"], type: "flag", key: "unique", default: false, help: "No name twice." },
     { names: ["--exclude"], type: "string", key: "exclude", help: "Never output a name listed in FILE." },
-    { names: ["--batch-size"], type: "int", key: "batchSize", default: DEFAULT_BATCH_SIZE, help: "Names side by side (default 256)." },
-    { names: ["--threads"], type: "int", key: "threads", help: "Intra-op threads of onnxruntime." },
+    { names: ["--batch-size"], type: "int", key: "batchSize", default: DEFAULT_BATCH_SIZE, range: BATCH_SIZE, help: "Names side by side (default 256)." },
+    { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
   ],
   score: [
     { names: ["--onnx"], type: "string", key: "onnx", help: "Model file." },
     { names: ["--data"], type: "string", key: "data", help: "Items, one per line." },
-    { names: ["--threads"], type: "int", key: "threads", help: "Intra-op threads of onnxruntime." },
+    { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
   ],
   info: [],
 };
@@ -65,9 +76,13 @@ Commands:
 function convert(spec, name, text) {
   if (spec.type === "int") {
     if (!/^\s*[+-]?\d+(_\d+)*\s*$/.test(text)) {
-      throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid integer.`);
+      const type = spec.range ? "integer range" : "integer";
+      throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid ${type}.`);
     }
     const value = BigInt(text.trim().replaceAll("_", ""));
+    if (spec.range && (value < spec.range[0] || value > spec.range[1])) {
+      throw new UsageError(`Invalid value for '${name}': ${value} is not in the range ${spec.range[0]}<=x<=${spec.range[1]}.`);
+    }
     return spec.key === "seed" ? value : Number(value);
   }
   if (spec.type === "float") {
@@ -176,6 +191,32 @@ class Output {
     }
     this.buffer = "";
   }
+
+  /** Flush, and resolve once stdout has taken everything written (before an error line goes to stderr). */
+  async close() {
+    this.flush();
+    if (this.closed) return;
+    await new Promise((resolve) => {
+      try {
+        process.stdout.write("", () => resolve(undefined));
+      } catch {
+        resolve(undefined);
+      }
+    });
+  }
+}
+
+/**
+ * `threads` capped at the CPUs this process may run on, with a note on stderr when it is capped (as
+ * usable_threads in runtime/common/commands.py). undefined stays undefined.
+ * @param {number | undefined} threads
+ */
+function usableThreads(threads, option = "--threads") {
+  if (threads === undefined) return undefined;
+  const cpus = availableParallelism();
+  if (threads <= cpus) return threads;
+  process.stderr.write(`note: ${option} ${threads} is more than the ${cpus} CPUs available here; using ${cpus}\n`);
+  return cpus;
 }
 
 /** onnxruntime-node, an optional peer dependency: a clear line where it is not installed. */
@@ -191,7 +232,7 @@ async function nodeRuntime() {
 /** @param {Record<string, any>} o @param {string} command */
 async function load(o, command) {
   if (o.onnx === undefined) throw new UsageError(`Missing option '--onnx'. (wavenet-edge ${command} --onnx FILE)`);
-  return loadModel(o.onnx, { ort: await nodeRuntime(), threads: o.threads });
+  return loadModel(o.onnx, { ort: await nodeRuntime(), threads: usableThreads(o.threads) });
 }
 
 /** @param {Record<string, any>} o */
@@ -207,11 +248,14 @@ async function generateCommand(o) {
     maxLen: o.maxLen, unique: o.unique, exclude: banned, batchSize: o.batchSize,
   });
   const out = new Output();
-  for await (const name of names) {
-    out.write(name + "\n");
-    if (out.closed) return;
+  try {
+    for await (const name of names) {
+      out.write(name + "\n");
+      if (out.closed) return;
+    }
+  } finally {
+    await out.close(); // every name found is printed, also before an error line (gave up after ...)
   }
-  out.flush();
 }
 
 /** @param {Record<string, any>} o */

@@ -7,13 +7,17 @@
  *
  * Determinism: name i's characters depend only on (seed, i) and the model's logits for that row, so the
  * same seed gives the same names whatever the batch size, and the same names as the Python runtime.
+ *
+ * Memory grows with what is produced, not with the limits: nothing is sized by maxLen (each row draws its
+ * next uniform from a counter, RowUniforms), and the width is min(batchSize, n).
  */
-import { WavenetEdgeError, pyRepr } from "./errors.js";
-import { UniformSource, checkSampling, makeSampler, seedBigInt } from "./sampling.js";
+import { WavenetEdgeError, notA, pyRepr } from "./errors.js";
+import { RowUniforms, checkSampling, makeSampler, seedBigInt } from "./sampling.js";
 import { BOUNDARY_ID } from "./vocab.js";
 
 export const DEFAULT_BATCH_SIZE = 256;
 export const DEFAULT_PATIENCE = 1000; // unique/exclude: give up after this many rejected samples in a row
+export const MAX_BATCH_SIZE = 65536; // rows side by side (runtime/generation.py)
 
 /**
  * @typedef {import("./sampling.js").SamplingParams} SamplingParams
@@ -24,12 +28,26 @@ export const DEFAULT_PATIENCE = 1000; // unique/exclude: give up after this many
 /** @param {unknown} value */
 const isPositiveInt = (value) => Number.isSafeInteger(value) && /** @type {number} */ (value) >= 1;
 
+/** A number as given, or what it is when it is not one. @param {unknown} value */
+const got = (value) => (typeof value === "number" ? String(value) : notA(value));
+
 /**
  * `n` must be a positive integer or null (endless); WavenetEdgeError otherwise.
  * @param {unknown} n
  */
 export function checkCount(n) {
-  if (n !== null && !isPositiveInt(n)) throw new WavenetEdgeError(`n must be a positive integer, got ${n}`);
+  if (n !== null && !isPositiveInt(n)) throw new WavenetEdgeError(`n must be a positive integer, got ${got(n)}`);
+}
+
+/**
+ * unique/exclude's own settings: `exclude` an iterable of names (or null), `patience` a positive integer.
+ * @param {unknown} exclude @param {unknown} patience
+ */
+export function checkFilter(exclude, patience) {
+  if (exclude !== null && exclude !== undefined && typeof /** @type {any} */ (exclude)[Symbol.iterator] !== "function") {
+    throw new WavenetEdgeError(`exclude must be an iterable of names (an array or a Set), got ${notA(exclude, "an iterable")}`);
+  }
+  if (!isPositiveInt(patience)) throw new WavenetEdgeError(`patience must be a positive integer, got ${got(patience)}`);
 }
 
 /**
@@ -41,18 +59,16 @@ export function checkCount(n) {
 export function checkRequest({ n = 1, seed = 0, prefix = "", maxLen, batchSize = DEFAULT_BATCH_SIZE, ...sampling }) {
   const params = checkSampling(sampling);
   checkCount(n);
-  let seedValue;
-  try {
-    seedValue = seedBigInt(seed);
-  } catch {
-    throw new WavenetEdgeError(`seed must be an integer, got ${typeof seed === "string" ? pyRepr(seed) : String(seed)}`);
-  }
-  if (!isPositiveInt(maxLen)) throw new WavenetEdgeError(`max-len must be a positive integer, got ${maxLen}`);
+  const seedValue = seedBigInt(seed);
+  if (!Number.isInteger(maxLen) || maxLen < 1) throw new WavenetEdgeError(`max-len must be a positive integer, got ${got(maxLen)}`);
+  if (typeof prefix !== "string") throw new WavenetEdgeError(`prefix must be a string, got ${notA(prefix, "a string")}`);
   const length = [...prefix].length;
   if (length > maxLen) {
     throw new WavenetEdgeError(`max-len ${maxLen} is below the length of prefix ${pyRepr(prefix)} (${length})`);
   }
-  if (!isPositiveInt(batchSize)) throw new WavenetEdgeError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new WavenetEdgeError(`batch size must be an integer in 1..${MAX_BATCH_SIZE}, got ${got(batchSize)}`);
+  }
   return { n, seed: seedValue, prefix, maxLen, batchSize, sampling: params };
 }
 
@@ -94,17 +110,15 @@ export async function* generateStream(runner, vocab, request) {
   const prefixIds = encodePrefix(vocab, request.prefix);
   const total = request.n; // null: endless
   const room = request.maxLen - prefixIds.length; // characters a row may add; then the end token is forced
-  const span = room + 1; // positions a row can live through
   const V = vocab.size;
   const chars = ["", ...vocab.chars]; // id -> character
   const { state: startState, token: startToken } = await prefixTemplate(runner, prefixIds);
   const draw = makeSampler(request.sampling, V);
-  const source = new UniformSource(request.seed, span);
 
   let width = total === null ? request.batchSize : Math.min(request.batchSize, total);
   const rows = runner.rows(startState, startToken, width);
-  let uniforms = new Float64Array(width * span); // row r's position p draws with uniforms[r * span + p]
-  for (let r = 0; r < width; r++) source.fill(uniforms, r * span);
+  const draws = new RowUniforms(request.seed, width); // row r's next uniform: draws.next(r)
+  for (let r = 0; r < width; r++) draws.start(r, r);
   let index = Array.from({ length: width }, (_, r) => r); // name of each row
   let position = new Int32Array(width); // characters each row has added
   let texts = new Array(width).fill("");
@@ -121,7 +135,7 @@ export async function* generateStream(runner, vocab, request) {
     let keep = null;
     for (let r = 0; r < width; r++) {
       const p = position[r];
-      const token = p >= room ? BOUNDARY_ID : draw(logits, r * V, uniforms[r * span + p]);
+      const token = p >= room ? BOUNDARY_ID : draw(logits, r * V, draws.next(r));
       if (token !== BOUNDARY_ID) {
         tokens[r] = BigInt(token);
         texts[r] += chars[token];
@@ -134,7 +148,7 @@ export async function* generateStream(runner, vocab, request) {
         position[r] = 0;
         texts[r] = "";
         rows.reset(r);
-        source.fill(uniforms, r * span);
+        draws.start(r, index[r]);
       } else {
         keep ??= new Array(width).fill(true);
         keep[r] = false;
@@ -147,9 +161,7 @@ export async function* generateStream(runner, vocab, request) {
       width -= dropped;
       if (width) {
         rows.keep(keep);
-        const u = new Float64Array(width * span);
-        kept.forEach((r, w) => u.set(uniforms.subarray(r * span, (r + 1) * span), w * span));
-        uniforms = u;
+        draws.keep(kept);
         index = kept.map((r) => index[r]);
         position = Int32Array.from(kept, (r) => position[r]);
         texts = kept.map((r) => texts[r]);

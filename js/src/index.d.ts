@@ -8,10 +8,18 @@ export const GRAPH_WINDOW: "window";
 export const BOUNDARY_ID: 0;
 export const DEFAULT_BATCH_SIZE: number;
 export const DEFAULT_PATIENCE: number;
+/** batchSize range: 1..MAX_BATCH_SIZE (65536), as in Python */
+export const MAX_BATCH_SIZE: number;
+/** threads range: 1..MAX_THREADS (1024), as WavenetModel.load in Python */
+export const MAX_THREADS: number;
+/** The range of every integer config setting (runtime/config.py LIMITS): [low, high]. */
+export const LIMITS: Readonly<Record<string, readonly [number, number]>>;
 
 export class WavenetEdgeError extends Error {}
 export class VocabError extends WavenetEdgeError {}
 export class ModelFileError extends WavenetEdgeError {}
+/** A model setting that makes no sense (a file's config: wrapped in a ModelFileError by loadModel). */
+export class ConfigError extends WavenetEdgeError {}
 
 export class Vocab {
   constructor(chars: string[]);
@@ -21,19 +29,37 @@ export class Vocab {
   encode(text: string): number[];
   decode(ids: Iterable<number>): string;
   toDict(): { boundary_id: 0; chars: string[] };
+  /** as Vocab.from_dict in Python: a plain object or a Map; chars a list, a string or a dict's keys */
   static fromDict(data: unknown): Vocab;
 }
 
 export interface TensorSpec { name: string; dtype: string; shape: (string | number)[] }
 export interface GraphIO { inputs: TensorSpec[]; outputs: TensorSpec[]; [key: string]: unknown }
 
+export interface ModelConfig {
+  arch: "wavenet" | "lecture";
+  vocab_size: number;
+  max_len: number;
+  channels: number;
+  skip_channels: number;
+  head_channels: number;
+  dilations: number[];
+  stacks: number;
+  kernel_size: number;
+  dropout: number;
+  n_embd: number;
+  n_hidden: number;
+  block_size: number;
+}
+
 export interface ModelMetadata {
   formatVersion: number;
   graph: "step" | "window";
-  /** the model config as exported (snake_case keys: arch, vocab_size, max_len, channels, ...) */
-  config: Record<string, any>;
+  /** the model config, validated as in Python, every field filled in (ModelConfig.to_dict()) */
+  config: ModelConfig;
   vocab: Vocab;
   receptiveField: number;
+  /** the graph's inputs and outputs as the config implies them (io_description in Python) */
   io: GraphIO;
   /** training metrics: train_loss, val_loss, step, ... */
   metrics: Record<string, any>;
@@ -46,13 +72,14 @@ export interface ModelMetadata {
   initialState: Float32Array | null;
 }
 
+/** Unknown keys are refused (WavenetEdgeError naming them and the known ones). */
 export interface LoadOptions {
   /** the onnxruntime module the app uses: `import * as ort from "onnxruntime-node"` (or "onnxruntime-web") */
   ort: any;
-  /** intra-op threads (default: onnxruntime's choice) */
+  /** intra-op threads, 1..1024 (default: onnxruntime's choice) */
   threads?: number;
   executionProviders?: any[];
-  /** more onnxruntime session options, applied last */
+  /** more onnxruntime session options, applied last (`extra.session` entries are added to the defaults') */
   sessionOptions?: Record<string, any>;
   /** what to call the model in error messages (default: the path or URL) */
   name?: string;
@@ -66,6 +93,7 @@ export interface SamplingOptions {
   topP?: number | null;
 }
 
+/** Unknown keys are refused (WavenetEdgeError naming them and the known ones). */
 export interface GenerateOptions extends SamplingOptions {
   /** a safe integer, a BigInt or a decimal string (any Python int) */
   seed?: number | bigint | string;
@@ -76,9 +104,9 @@ export interface GenerateOptions extends SamplingOptions {
   unique?: boolean;
   /** names never to yield ("" skips empty names, as wn-generate does) */
   exclude?: Iterable<string> | null;
-  /** names generated side by side (does not change which names a seed gives) */
+  /** names generated side by side, 1..65536 (does not change which names a seed gives) */
   batchSize?: number;
-  /** unique/exclude: give up after this many rejected names in a row */
+  /** unique/exclude: give up after this many rejected names in a row (a positive integer) */
   patience?: number;
 }
 
@@ -108,6 +136,8 @@ export function loadModel(source: string | URL | Uint8Array | ArrayBuffer, optio
 /** `metadata_props` of .onnx bytes; ModelFileError for foreign, truncated, empty or ORT-format bytes. */
 export function readOnnxProps(data: Uint8Array, where?: string): Record<string, string>;
 export function parseMetadata(props: Record<string, string>, where?: string): ModelMetadata;
+/** The graph inputs and outputs a config implies (what `wavenet_edge.io` must hold). */
+export function ioDescription(config: ModelConfig, graph: "step" | "window", version?: number): GraphIO;
 
 export class UniformSource {
   constructor(seed: number | bigint | string, length: number, first?: number);

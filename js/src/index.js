@@ -6,10 +6,11 @@
  *     const model = await loadModel("models/wavenet.onnx", { ort });
  *     for await (const name of model.generate(10, { seed: 1 })) console.log(name);
  */
-export { FORMAT_VERSIONS, GRAPH_STEP, GRAPH_WINDOW, METADATA_PREFIX, parseMetadata } from "./contract.js";
-export { ModelFileError, VocabError, WavenetEdgeError } from "./errors.js";
-export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE } from "./generation.js";
-export { WavenetModel, loadModel } from "./model.js";
+export { FORMAT_VERSIONS, GRAPH_STEP, GRAPH_WINDOW, METADATA_PREFIX, ioDescription, parseMetadata } from "./contract.js";
+export { LIMITS } from "./config.js";
+export { ConfigError, ModelFileError, VocabError, WavenetEdgeError } from "./errors.js";
+export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, MAX_BATCH_SIZE } from "./generation.js";
+export { MAX_THREADS, WavenetModel, loadModel } from "./model.js";
 export { readOnnxProps } from "./modelfile.js";
 export { UniformSource, checkSampling, makeSampler } from "./sampling.js";
 export { BOUNDARY_ID, Vocab } from "./vocab.js";

@@ -9,10 +9,12 @@
  *     (await model.score(["emma", "olivia"])).nllPerChar
  */
 import { parseMetadata } from "./contract.js";
-import { ModelFileError, WavenetEdgeError } from "./errors.js";
+import { ModelFileError, WavenetEdgeError, firstLine, notA, shown } from "./errors.js";
 import {
-  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkRequest, encodePrefix, filterNames, generateStream,
+  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkFilter, checkRequest, encodePrefix, filterNames,
+  generateStream,
 } from "./generation.js";
+import { checkGraph, checkIo } from "./graph_check.js";
 import { makeRunner } from "./graphs.js";
 import { readOnnxProps } from "./modelfile.js";
 import { checkSampling } from "./sampling.js";
@@ -28,6 +30,35 @@ import { score } from "./scoring.js";
  */
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
+export const MAX_THREADS = 1024; // as WavenetModel.load in Python (runtime/model.py)
+export const GENERATE_OPTIONS = Object.freeze(["seed", "temperature", "topK", "topP", "prefix", "maxLen", "unique",
+  "exclude", "batchSize", "patience"]);
+export const LOAD_OPTIONS = Object.freeze(["ort", "threads", "executionProviders", "sessionOptions", "name"]);
+/**
+ * The session options of the Python runtime (runtime/providers.py make_session_options): all graph
+ * optimizations, sequential, errors only, and `session.disable_quant_qdq` so that onnxruntime folds the int8
+ * files' DequantizeLinear nodes into float weights at load, as in Python (else it fuses them into int8
+ * kernels whose logits differ: 16 of 200 names at seed 1 differed).
+ */
+export const SESSION_OPTIONS = Object.freeze({
+  graphOptimizationLevel: "all", executionMode: "sequential", logSeverityLevel: 3,
+  extra: Object.freeze({ session: Object.freeze({ disable_quant_qdq: "1" }) }),
+});
+
+/**
+ * Refuse option keys that a function does not know (a typo would be ignored otherwise).
+ * @param {unknown} options @param {readonly string[]} known @param {string} what
+ */
+export function checkKeys(options, known, what) {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new WavenetEdgeError(`${what} options must be an object, got ${notA(options, "an object")}`);
+  }
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length) {
+    throw new WavenetEdgeError(`${what}: unknown option${unknown.length > 1 ? "s" : ""} `
+      + `${unknown.map(shown).join(", ")} (known options: ${known.join(", ")})`);
+  }
+}
 
 /** @param {string} source */
 const looksLikeUrl = (source) => /^(https?|file|blob|data):/i.test(source);
@@ -86,8 +117,10 @@ export class WavenetModel {
    * @param {GenerateOptions} [options]
    * @returns {AsyncGenerator<string>}
    */
-  generate(n, { unique = false, exclude = null, patience = DEFAULT_PATIENCE, maxLen, batchSize = DEFAULT_BATCH_SIZE,
-    ...rest } = {}) {
+  generate(n, options = {}) {
+    checkKeys(options, GENERATE_OPTIONS, "generate");
+    const { unique = false, exclude = null, patience = DEFAULT_PATIENCE, maxLen, batchSize = DEFAULT_BATCH_SIZE,
+      ...rest } = /** @type {GenerateOptions} */ (options);
     const filtering = unique || (exclude !== null && exclude !== undefined);
     if (filtering && n === null) throw new WavenetEdgeError("unique/exclude need a number of names n");
     checkSampling(rest); // in Python's order: the sampling options, n, then the rest of the request
@@ -95,6 +128,7 @@ export class WavenetModel {
     const request = checkRequest({
       n: filtering ? null : n, maxLen: maxLen ?? this.metadata.config.max_len, batchSize, ...rest,
     });
+    if (filtering) checkFilter(exclude, patience);
     encodePrefix(this.metadata.vocab, request.prefix);
     const stream = generateStream(this.runner, this.metadata.vocab, request);
     return filtering ? filterNames(stream, /** @type {number} */ (n), { unique, exclude, patience }) : stream;
@@ -118,65 +152,34 @@ export class WavenetModel {
  * @param {LoadOptions} options
  * @returns {Promise<WavenetModel>}
  */
-export async function loadModel(source, { ort, threads, executionProviders, sessionOptions = {}, name } = /** @type {any} */ ({})) {
+export async function loadModel(source, options = /** @type {any} */ ({})) {
+  checkKeys(options, LOAD_OPTIONS, "loadModel");
+  const { ort, threads, executionProviders, sessionOptions = {}, name } = options;
   if (!ort || typeof ort.InferenceSession?.create !== "function") {
     throw new WavenetEdgeError("loadModel needs { ort }: the onnxruntime-node or onnxruntime-web module");
   }
   const [bytes, where0] = await readSource(source);
   const where = name ?? where0;
-  const metadata = parseMetadata(readOnnxProps(bytes, where), where);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
-    throw new WavenetEdgeError(`threads must be a positive integer, got ${threads}`);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+    throw new WavenetEdgeError(`threads must be an integer in 1..${MAX_THREADS}, got `
+      + `${typeof threads === "number" ? threads : notA(threads)}`);
   }
-  const options = {
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    logSeverityLevel: 3,
+  const metadata = parseMetadata(readOnnxProps(bytes, where), where);
+  const extra = /** @type {any} */ (sessionOptions).extra ?? {};
+  const sessionSettings = {
+    ...SESSION_OPTIONS,
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     ...(executionProviders ? { executionProviders } : {}),
     ...sessionOptions,
+    extra: { ...extra, session: { ...SESSION_OPTIONS.extra.session, ...(extra.session ?? {}) } },
   };
   let session;
   try {
-    session = await ort.InferenceSession.create(bytes, options);
+    session = await ort.InferenceSession.create(bytes, sessionSettings);
   } catch (err) {
-    const detail = String(/** @type {Error} */ (err)?.message ?? err).trim().split("\n")[0];
-    throw new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${detail}`);
+    throw new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${firstLine(err)}`);
   }
-  const want = { inputs: metadata.io.inputs.map((t) => t.name), outputs: metadata.io.outputs.map((t) => t.name) };
-  const got = { inputs: [...session.inputNames], outputs: [...session.outputNames] };
-  for (const kind of /** @type {const} */ (["inputs", "outputs"])) {
-    if (got[kind].join("\0") !== want[kind].join("\0")) {
-      throw new ModelFileError(
-        `${where}: graph ${kind} [${got[kind].join(", ")}] do not match the ${metadata.graph} graph contract `
-        + `[${want[kind].join(", ")}]`,
-      );
-    }
-  }
-  const runner = makeRunner(ort, session, metadata);
-  await checkOneStep(runner, metadata, where);
-  return new WavenetModel(session, metadata, runner, where);
-}
-
-/**
- * One step of one row from the metadata's start state must run and give outputs of the widths the metadata
- * implies (as runtime/graph_check.py): a hand-edited file is refused here, not turned into wrong names later.
- * @param {any} runner @param {ModelMetadata} metadata @param {string} where
- */
-async function checkOneStep(runner, metadata, where) {
-  let out;
-  try {
-    out = await runner.advance(runner.initialState(1), BigInt64Array.of(0n));
-  } catch (err) {
-    const detail = String(/** @type {Error} */ (err)?.message ?? err).trim().split("\n")[0];
-    throw new ModelFileError(`${where}: the graph does not run one step as its metadata describes it: ${detail}`);
-  }
-  const names = metadata.io.outputs.map((t) => t.name);
-  const checks = [[names[0], out.logits.length, metadata.vocab.size]];
-  if (metadata.graph === "step") checks.push([names[1], out.state.length, metadata.stateSize]);
-  for (const [name, got, want] of checks) {
-    if (got !== want) {
-      throw new ModelFileError(`${where}: one step gives ${name} of shape [1, ${got}]; the metadata implies [1, ${want}]`);
-    }
-  }
+  checkIo(session, metadata, where);
+  await checkGraph(ort, session, metadata, where); // widths and one step against the metadata
+  return new WavenetModel(session, metadata, makeRunner(ort, session, metadata), where);
 }

@@ -12,7 +12,7 @@
  * on two 32-bit halves (BigInt only for the seed). Order of operations of a draw: logits / temperature ->
  * top-k mask -> softmax -> top-p (nucleus) mask -> inverse-CDF draw, as in Python.
  */
-import { WavenetEdgeError, pyFloat } from "./errors.js";
+import { WavenetEdgeError, notA, pyFloat, pyRepr } from "./errors.js";
 
 const MASK64 = (1n << 64n) - 1n;
 const GOLDEN = 0x9e3779b97f4a7c15n; // SplitMix64's increment
@@ -74,14 +74,79 @@ function add64(ah, al, bh, bl, out) {
 
 /**
  * The seed as Python's `int(seed)`: a safe integer, a BigInt or a decimal string.
- * @param {number | bigint | string} seed
+ * @param {unknown} seed
  * @returns {bigint}
  */
 export function seedBigInt(seed) {
   if (typeof seed === "bigint") return seed;
   if (typeof seed === "number" && Number.isSafeInteger(seed)) return BigInt(seed);
   if (typeof seed === "string" && /^\s*[+-]?\d+\s*$/.test(seed)) return BigInt(seed.trim());
-  throw new WavenetEdgeError(`seed must be an integer, got ${String(seed)}`);
+  const given = typeof seed === "string" ? pyRepr(seed) : typeof seed === "number" ? String(seed) : notA(seed, "an integer");
+  throw new WavenetEdgeError(`seed must be an integer, got ${given}`);
+}
+
+/**
+ * The start of name `index`'s random stream under a seed key (row_keys in Python); writes [hi, lo] into s.
+ * @param {number} keyHi @param {number} keyLo @param {number} index @param {Uint32Array} s
+ */
+function rowKey(keyHi, keyLo, index, s) {
+  mul64(Math.floor(index / TWO32) >>> 0, index >>> 0, G_HI, G_LO, s); // index * GOLDEN
+  add64(s[0], s[1], keyHi, keyLo, s); // + seed_key
+  mix(s[0], s[1], s);
+  mix((s[0] ^ keyHi) >>> 0, (s[1] ^ keyLo) >>> 0, s); // row key
+}
+
+/** The seed's key, as [hi, lo] 32-bit halves. @param {number | bigint | string} seed */
+function seedKey(seed) {
+  const key = BigInt.asUintN(64, seedBigInt(seed) * GOLDEN + SEED_OFFSET) & MASK64;
+  return [Number(key >> 32n), Number(key & 0xffffffffn)];
+}
+
+/**
+ * The uniform of every row's next position, one step at a time (RowUniforms in Python): one 64-bit counter
+ * per row, nothing sized by the longest name. Row r at position p gets the p-th uniform of its name's stream,
+ * the number UniformSource gives that name at p.
+ *
+ *     const draws = new RowUniforms(seed, width);
+ *     draws.start(r, index);        // row r begins name `index` at position 0
+ *     const u = draws.next(r);      // row r's uniform at its position; the position advances
+ */
+export class RowUniforms {
+  /** @param {number | bigint | string} seed @param {number} width */
+  constructor(seed, width) {
+    [this.keyHi, this.keyLo] = seedKey(seed);
+    this.counters = new Uint32Array(2 * width); // [hi, lo] of key + (p + 1) * GOLDEN, per row
+    this.scratch = new Uint32Array(2);
+  }
+
+  /** Row `row` begins name `index`. @param {number} row @param {number} index */
+  start(row, index) {
+    const s = this.scratch;
+    rowKey(this.keyHi, this.keyLo, index, s);
+    add64(s[0], s[1], G_HI, G_LO, s);
+    this.counters[2 * row] = s[0];
+    this.counters[2 * row + 1] = s[1];
+  }
+
+  /** Row `row`'s uniform in (0, 1] at its position; then the position advances. @param {number} row */
+  next(row) {
+    const s = this.scratch;
+    const c = this.counters;
+    const hi = c[2 * row];
+    const lo = c[2 * row + 1];
+    add64(hi, lo, G_HI, G_LO, s);
+    c[2 * row] = s[0];
+    c[2 * row + 1] = s[1];
+    mix(hi, lo, s);
+    return (s[0] * 2097152 + (s[1] >>> 11) + 1) * INV_2_53; // ((z >> 11) + 1) / 2^53
+  }
+
+  /** Keep rows `kept` (indices, in order). @param {number[]} kept */
+  keep(kept) {
+    const counters = new Uint32Array(2 * kept.length);
+    kept.forEach((r, w) => counters.set(this.counters.subarray(2 * r, 2 * r + 2), 2 * w));
+    this.counters = counters;
+  }
 }
 
 /**
@@ -95,9 +160,7 @@ export class UniformSource {
    * @param {number} [first] index of the first name
    */
   constructor(seed, length, first = 0) {
-    const key = BigInt.asUintN(64, seedBigInt(seed) * GOLDEN + SEED_OFFSET) & MASK64;
-    this.keyHi = Number(key >> 32n);
-    this.keyLo = Number(key & 0xffffffffn);
+    [this.keyHi, this.keyLo] = seedKey(seed);
     this.length = length;
     this.next = first;
     this.scratch = new Uint32Array(2);
@@ -117,11 +180,7 @@ export class UniformSource {
    */
   fill(out, offset) {
     const s = this.scratch;
-    const index = this.next++;
-    mul64(Math.floor(index / TWO32) >>> 0, index >>> 0, G_HI, G_LO, s); // index * GOLDEN
-    add64(s[0], s[1], this.keyHi, this.keyLo, s); // + seed_key
-    mix(s[0], s[1], s);
-    mix((s[0] ^ this.keyHi) >>> 0, (s[1] ^ this.keyLo) >>> 0, s); // row key
+    rowKey(this.keyHi, this.keyLo, this.next++, s);
     const rowHi = s[0];
     const rowLo = s[1];
     for (let p = 0; p < this.length; p++) {
@@ -153,14 +212,15 @@ export class UniformSource {
  * @returns {SamplingParams}
  */
 export function checkSampling({ temperature = 1.0, topK = null, topP = null } = {}) {
-  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature <= 0) {
-    throw new WavenetEdgeError(`temperature must be > 0, got ${typeof temperature === "number" ? pyFloat(temperature) : temperature}`);
+  if (typeof temperature !== "number") throw new WavenetEdgeError(`temperature must be > 0, got ${notA(temperature)}`);
+  if (!Number.isFinite(temperature) || temperature <= 0) {
+    throw new WavenetEdgeError(`temperature must be > 0, got ${pyFloat(temperature)}`);
   }
-  if (topK !== null && topK !== undefined && (!Number.isInteger(topK) || topK < 1)) {
-    throw new WavenetEdgeError(`top-k must be an integer >= 1, got ${topK}`);
+  if (topK !== null && topK !== undefined && (!Number.isInteger(topK) || /** @type {number} */ (topK) < 1)) {
+    throw new WavenetEdgeError(`top-k must be an integer >= 1, got ${typeof topK === "number" ? topK : notA(topK)}`);
   }
   if (topP !== null && topP !== undefined && (typeof topP !== "number" || !(topP > 0 && topP <= 1))) {
-    throw new WavenetEdgeError(`top-p must be in (0, 1], got ${typeof topP === "number" ? pyFloat(topP) : topP}`);
+    throw new WavenetEdgeError(`top-p must be in (0, 1], got ${typeof topP === "number" ? pyFloat(topP) : notA(topP)}`);
   }
   return { temperature, topK: topK ?? null, topP: topP ?? null };
 }

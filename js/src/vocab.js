@@ -6,8 +6,10 @@
  *     vocab.encode("ab");   // [1, 2]
  */
 import { VocabError, pyRepr } from "./errors.js";
+import { pyEquals, pyTypeName } from "./pyjson.js";
 
 export const BOUNDARY_ID = 0;
+const MALFORMED = "malformed vocabulary: expected {'boundary_id': 0, 'chars': [...]}";
 
 export class Vocab {
   /** @param {string[]} chars characters in id order: chars[i] has id i + 1 */
@@ -66,11 +68,21 @@ export class Vocab {
     return { boundary_id: BOUNDARY_ID, chars: [...this.chars] };
   }
 
-  /** @param {any} data */
+  /**
+   * A vocabulary from its dict, as Vocab.from_dict in Python: a plain object or a pyjson.js `loads` Map;
+   * `chars` may be any Python iterable (a list, a string's characters, a dict's keys).
+   * @param {any} data
+   */
   static fromDict(data) {
-    if (data === null || typeof data !== "object" || data.boundary_id !== BOUNDARY_ID || !("chars" in data)) {
-      throw new VocabError("malformed vocabulary: expected {'boundary_id': 0, 'chars': [...]}");
-    }
-    return new Vocab(data.chars);
+    const isMap = data instanceof Map;
+    if (data === null || typeof data !== "object" || Array.isArray(data)) throw new VocabError(MALFORMED);
+    const get = (/** @type {string} */ key) => (isMap ? data.get(key) : Object.hasOwn(data, key) ? data[key] : undefined);
+    if (!pyEquals(get("boundary_id") ?? null, BOUNDARY_ID) || get("chars") === undefined) throw new VocabError(MALFORMED);
+    const chars = get("chars");
+    if (Array.isArray(chars)) return new Vocab(chars);
+    if (typeof chars === "string") return new Vocab([...chars]);
+    if (chars instanceof Map) return new Vocab([...chars.keys()]);
+    if (chars !== null && typeof chars === "object") return new Vocab(Object.keys(chars));
+    throw new VocabError(`'${pyTypeName(chars)}' object is not iterable`);
   }
 }

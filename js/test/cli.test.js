@@ -70,3 +70,31 @@ test("a reader that goes away (| head) ends the command quietly", () => {
   assert.equal(lines[2], "0");
   assert.equal(result.stderr, "");
 });
+
+test("an error after some names: every name found is printed first, then the one error line, exit status 2", () => {
+  const model = fixture("step.json").model;
+  for (const batch of ["256", "1"]) {
+    const result = run(["generate", "--onnx", model, "--unique", "-n", "100000", "--max-len", "2", "--seed", "1",
+      "--batch-size", batch]);
+    assert.equal(result.status, 2);
+    const match = /^Error: gave up after 1000 samples in a row were duplicates or excluded: found (\d+) of 100000 names/.exec(result.stderr);
+    assert.ok(match, result.stderr);
+    assert.equal(result.stderr.split("\n").length, 2);
+    const lines = result.stdout.split("\n");
+    assert.equal(lines.pop(), "");
+    assert.ok(Number(match[1]) > 0);
+    assert.equal(lines.length, Number(match[1]));
+    assert.equal(new Set(lines).size, lines.length);
+  }
+});
+
+test("--threads above the CPUs here: a note on stderr, as wn-generate gives, and the same names", async () => {
+  const { availableParallelism } = await import("node:os");
+  const cpus = availableParallelism();
+  if (cpus >= 256) return; // --threads takes 1..256
+  const model = fixture("step.json").model;
+  const capped = run(["generate", "--onnx", model, "-n", "5", "--seed", "1", "--threads", String(cpus + 1)]);
+  assert.equal(capped.status, 0);
+  assert.equal(capped.stderr, `note: --threads ${cpus + 1} is more than the ${cpus} CPUs available here; using ${cpus}\n`);
+  assert.equal(capped.stdout, run(["generate", "--onnx", model, "-n", "5", "--seed", "1"]).stdout);
+});

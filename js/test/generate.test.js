@@ -57,3 +57,30 @@ test("onnxruntime-node fills preallocated outputs; onnxruntime-web (wasm) gets p
     assert.equal(rows.preallocated, preallocated);
   }
 });
+
+test("memory grows with what is produced: a huge maxLen allocates nothing per position", async () => {
+  const model = await load(fixture("step.json").model);
+  for (const batchSize of [1, 256]) {
+    const reference = await collect(model.generate(3, { seed: 4, batchSize, maxLen: 40 }));
+    const before = process.memoryUsage().arrayBuffers;
+    // one float64 per position and row would be 24 GB at 1e9, and no typed array can be 2^40 long
+    for (const maxLen of [1e9, 2 ** 40]) {
+      assert.deepEqual(await collect(model.generate(3, { seed: 4, batchSize, maxLen })), reference);
+    }
+    assert.ok(process.memoryUsage().arrayBuffers - before < 4 << 20, "a few MB at most");
+  }
+});
+
+test("a lecture file's unchecked wavenet fields size nothing: stacks 1e9 loads at once", async () => {
+  const { readFileSync } = await import("node:fs");
+  const path = await import("node:path");
+  const { ROOT, ort, rewriteProps } = await import("./helpers.js");
+  const { loadModel } = await import("../src/index.js");
+  const file = path.join(ROOT, "tests/fixtures/tiny-lecture-window.onnx");
+  const config = JSON.parse((await import("../src/index.js")).readOnnxProps(readFileSync(file))["wavenet_edge.config"]);
+  const bytes = rewriteProps(readFileSync(file), { config: JSON.stringify({ ...config, stacks: 1e9 }) });
+  const start = Date.now();
+  const model = await loadModel(bytes, { ort, threads: 1 });
+  assert.equal((await collect(model.generate(3, { seed: 1 }))).length, 3);
+  assert.ok(Date.now() - start < 2000, `${Date.now() - start} ms`);
+});
