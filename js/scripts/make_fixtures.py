@@ -9,6 +9,10 @@ Writes js/test/fixtures/ (torch-free: only the runtime and the committed models)
   shipped.json   the same for --shipped (the shipped model, models/wavenet.onnx)
   browser.json   what the demo page must show: wn-generate's names for its query parameters, with the page's
                  own model (--shipped)
+  int8.json      names of both int8 files (models/*.int8.onnx) for a few option sets, checked equal at batch
+                 1 and 64 here: onnxruntime must run them as the Python runtime does (session.disable_quant_qdq)
+
+    python js/scripts/make_fixtures.py --only int8   # one of them
 Paths inside the JSON files are relative to the repository root.
 """
 
@@ -32,6 +36,10 @@ TINY_WINDOW = ROOT / "tests" / "fixtures" / "tiny-window.onnx"
 CLI_LINES = [["-n", "50", "--seed", "7", "--temperature", "0.8"],
              ["-n", "30", "--seed", "3", "--top-k", "4", "--top-p", "0.9", "--unique", "--batch-size", "1"],
              ["-n", "40", "--seed", "11", "--max-len", "2", "--batch-size", "7"]]
+INT8 = (ROOT / "models" / "wavenet.int8.onnx", ROOT / "models" / "wavenet-large.int8.onnx")
+INT8_CASES = (("like wn-generate -n 200 --seed 1", 200, {"seed": 1, "exclude": [""]}),
+              ("temperature + top-k + top-p", 100, {"seed": 2, "temperature": 0.8, "top_k": 10, "top_p": 0.95}))
+FIXTURE_NAMES = ("step", "window", "shipped", "browser", "int8")
 OUT = ROOT / "js" / "test" / "fixtures"
 BATCHES = (1, 64)
 BROWSER_CASES = ({"n": 24, "seed": 1}, {"n": 24, "seed": 7, "temperature": 0.8}, {"n": 5000, "seed": 1})
@@ -89,6 +97,20 @@ def model_fixture(path: Path, model: WavenetModel, cli_lines: list[list[str]]) -
             "score": {"items": items, "logprobs": scored.logprobs, "nll_per_char": scored.nll_per_char}}
 
 
+def int8_fixture() -> dict:
+    """Names of the int8 files, the same at every batch size."""
+    models = []
+    for path in INT8:
+        model = WavenetModel.load(path, provider="cpu", threads=1)
+        cases = []
+        for label, n, kwargs in INT8_CASES:
+            per_batch = [model.generate(n, batch_size=b, **kwargs) for b in BATCHES]
+            assert all(names == per_batch[0] for names in per_batch), f"{path.name} {label}: depends on the batch size"
+            cases.append({"label": label, "n": n, "options": js_options(kwargs), "names": per_batch[0]})
+        models.append({"model": str(path.relative_to(ROOT)), "generate": cases})
+    return {"models": models}
+
+
 def write_json(path: Path, data: dict) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=1)
@@ -103,17 +125,24 @@ def main() -> None:
     parser.add_argument("--window", type=Path, default=TINY_WINDOW, help="window-graph .onnx (window.json)")
     parser.add_argument("--shipped", type=Path, default=SHIPPED,
                         help="the demo page's model (shipped.json, browser.json)")
+    parser.add_argument("--only", choices=FIXTURE_NAMES, action="append",
+                        help="write only this fixture (repeatable; default: all)")
     args = parser.parse_args()
+    only = set(args.only or FIXTURE_NAMES)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, path in (("step", args.step), ("window", args.window), ("shipped", args.shipped)):
-        model = WavenetModel.load(path.resolve(), provider="cpu", threads=1)
-        write_json(OUT / f"{name}.json", model_fixture(path.resolve(), model, CLI_LINES))
-    shipped = WavenetModel.load(args.shipped.resolve(), provider="cpu", threads=1)
-    browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
-                                                        temperature=case.get("temperature", 1.0), exclude={""})}
-               for case in BROWSER_CASES]
-    write_json(OUT / "browser.json", {"model": str(args.shipped.resolve().relative_to(ROOT)), "cases": browser})
-    print(f"wrote {', '.join(p.name for p in sorted(OUT.iterdir()))} in {OUT.relative_to(ROOT)}")
+        if name in only:
+            model = WavenetModel.load(path.resolve(), provider="cpu", threads=1)
+            write_json(OUT / f"{name}.json", model_fixture(path.resolve(), model, CLI_LINES))
+    if "browser" in only:
+        shipped = WavenetModel.load(args.shipped.resolve(), provider="cpu", threads=1)
+        browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
+                                                            temperature=case.get("temperature", 1.0), exclude={""})}
+                   for case in BROWSER_CASES]
+        write_json(OUT / "browser.json", {"model": str(args.shipped.resolve().relative_to(ROOT)), "cases": browser})
+    if "int8" in only:
+        write_json(OUT / "int8.json", int8_fixture())
+    print(f"wrote {', '.join(f'{name}.json' for name in FIXTURE_NAMES if name in only)} in {OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
