@@ -147,3 +147,8 @@ export class UniformSource {
 export interface SamplingParams { temperature: number; topK: number | null; topP: number | null }
 export function checkSampling(options?: SamplingOptions): SamplingParams;
 export function makeSampler(params: SamplingParams, vocabSize: number): (logits: Float32Array, offset: number, u: number) => number;
+
+/** name -> file in the package's models/ folder: { default: "wavenet.int8.onnx" } */
+export const SHIPPED_MODELS: Readonly<Record<string, string>>;
+/** The model installed with the package ("default": int8, 130 kB): a file path in Node, a URL elsewhere. */
+export function shippedModel(name?: "default"): string;

@@ -12,5 +12,6 @@ export { ConfigError, ModelFileError, VocabError, WavenetEdgeError } from "./err
 export { DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, MAX_BATCH_SIZE } from "./generation.js";
 export { MAX_THREADS, WavenetModel, loadModel } from "./model.js";
 export { readOnnxProps } from "./modelfile.js";
+export { SHIPPED_MODELS, shippedModel } from "./shipped.js";
 export { UniformSource, checkSampling, makeSampler } from "./sampling.js";
 export { BOUNDARY_ID, Vocab } from "./vocab.js";
