@@ -1,7 +1,8 @@
 /**
  * The demo page: wavenet-edge on onnxruntime-web (wasm, one thread). Query parameters `n`, `seed`,
- * `temperature`, `topK`, `topP`, `prefix`, `batch` and `model` (a URL relative to this page) fill the
- * form and generate at once; the names go, in order, into `<ol id="names">` as `<li>` elements, as
+ * `temperature`, `topK`, `topP`, `prefix`, `batch` and `model` (a URL relative to this page, on its own
+ * origin only) fill the form and generate at once (`n` at most MAX_NAMES); a bad value is an error on the
+ * page that names it as given; the names go, in order, into `<ol id="names">` as `<li>` elements, as
  * `wn-generate` prints them for the same options (empty names skipped). When done, `#status` carries
  * data-state="done", the time to the first name from the page's start (data-first-ms) and the
  * generation's characters and milliseconds (data-chars, data-ms), for the browser test and benchmark.
@@ -11,6 +12,8 @@ import { loadModel } from "../src/index.js";
 
 ort.env.wasm.wasmPaths = new URL("../node_modules/onnxruntime-web/dist/", import.meta.url).href;
 ort.env.wasm.numThreads = 1;
+
+export const MAX_NAMES = 10_000; // names one page asks for: more would only keep the tab busy
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("controls"));
 const about = /** @type {HTMLElement} */ (document.getElementById("about"));
@@ -23,41 +26,87 @@ const models = new Map();
 for (const key of ["n", "seed", "temperature", "topK", "topP", "prefix"]) {
   if (query.has(key)) form.elements.namedItem(key).value = query.get(key);
 }
+/**
+ * The model URL, resolved against the page: only files of the page's own origin (another site's file
+ * would run in this page with its claims about itself); null when it is elsewhere.
+ * @param {string} text
+ */
+function ownModelUrl(text) {
+  let url;
+  try {
+    url = new URL(text, location.href);
+  } catch {
+    return null;
+  }
+  return url.origin === location.origin ? url : null;
+}
+
+const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem("model"));
+/** a ?model= the page refuses: said in place of names */
+let refusedModel = null;
 if (query.has("model")) {
-  const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem("model"));
-  if (![...select.options].some((o) => o.value === query.get("model"))) select.add(new Option(query.get("model"), query.get("model")));
-  select.value = query.get("model");
+  const wanted = /** @type {string} */ (query.get("model"));
+  if (ownModelUrl(wanted) === null) {
+    refusedModel = wanted;
+  } else {
+    if (![...select.options].some((o) => o.value === wanted)) select.add(new Option(wanted, wanted));
+    select.value = wanted;
+  }
 }
 if (!form.elements.namedItem("seed").value) form.elements.namedItem("seed").value = String(Math.floor(Math.random() * 2 ** 31));
 
 /** @param {string} url */
 function model(url) {
-  if (!models.has(url)) models.set(url, loadModel(new URL(url, location.href).href, { ort, threads: 1, name: url }));
+  const resolved = ownModelUrl(url);
+  if (resolved === null) {
+    return Promise.reject(new Error(`model ${JSON.stringify(url)}: only models from this page's own origin `
+      + `(${location.origin}) are loaded`));
+  }
+  if (!models.has(url)) models.set(url, loadModel(resolved.href, { ort, threads: 1, name: url }));
   return /** @type {Promise<any>} */ (models.get(url));
 }
 
-/** @param {string} text */
-const optionalNumber = (text) => (text.trim() === "" ? null : Number(text));
+const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+/**
+ * A number field's value: the number it spells, else the text as typed (the library's message then names
+ * it as given: "got 'abc' (a string, not a number)", never "got 0"). Empty optional fields are null.
+ * @param {FormDataEntryValue | null} value @param {boolean} [optional]
+ */
+function numberField(value, optional = false) {
+  const text = String(value ?? "");
+  if (optional && text.trim() === "") return null;
+  return NUMBER.test(text) ? Number(text) : text;
+}
 
 async function generate() {
   const f = new FormData(form);
   status.dataset.state = "running";
   status.className = "";
+  status.textContent = "";
   list.replaceChildren();
   try {
+    if (refusedModel !== null) {
+      const wanted = refusedModel;
+      refusedModel = null; // the form's own models work after this
+      await model(wanted);
+    }
     const m = await model(String(f.get("model")));
     const meta = m.metadata;
     about.textContent = `${meta.graph} graph, ${meta.parameters.toLocaleString("en")} parameters, val loss `
       + `${meta.metrics.val_loss?.toFixed(4) ?? "?"} nats/char, trained ${meta.metrics.step ?? "?"} steps `
       + `(format ${meta.formatVersion}, wavenet-edge ${meta.packageVersion})`;
-    const n = Number(f.get("n"));
+    const asked = numberField(f.get("n"));
+    const n = typeof asked === "number" && asked > MAX_NAMES ? MAX_NAMES : asked;
+    const capped = n !== asked ? ` (count capped at ${MAX_NAMES.toLocaleString("en")}: asked for ${asked})` : "";
     const start = performance.now();
     let chars = 0;
     let batch = [];
-    const names = m.generate(n, {
-      seed: String(f.get("seed")).trim(), temperature: Number(f.get("temperature")), topK: optionalNumber(String(f.get("topK"))),
-      topP: optionalNumber(String(f.get("topP"))), prefix: String(f.get("prefix")), exclude: [""],
-      batchSize: query.has("batch") ? Number(query.get("batch")) : Math.min(256, n), // the names do not depend on it
+    const names = m.generate(/** @type {any} */ (n), {
+      seed: String(f.get("seed")).trim(), temperature: /** @type {any} */ (numberField(f.get("temperature"))),
+      topK: /** @type {any} */ (numberField(f.get("topK"), true)), topP: /** @type {any} */ (numberField(f.get("topP"), true)),
+      prefix: String(f.get("prefix")), exclude: [""],
+      batchSize: query.has("batch") ? /** @type {any} */ (numberField(query.get("batch")))
+        : typeof n === "number" ? Math.max(1, Math.min(256, Math.floor(n))) : 256, // the names do not depend on it
     });
     for await (const name of names) {
       const item = document.createElement("li");
@@ -70,8 +119,10 @@ async function generate() {
     list.append(...batch);
     const ms = performance.now() - start;
     Object.assign(status.dataset, { chars: String(chars), ms: ms.toFixed(1), state: "done" });
-    status.textContent = `${n} names, ${chars} characters in ${ms.toFixed(0)} ms (${(ms * 1000 / chars).toFixed(1)} µs per character, onnxruntime-web wasm, 1 thread)`;
+    status.textContent = `${n} names, ${chars} characters in ${ms.toFixed(0)} ms (${(ms * 1000 / chars).toFixed(1)} µs per character, onnxruntime-web wasm, 1 thread)${capped}`;
   } catch (err) {
+    list.replaceChildren();
+    about.textContent = ""; // nothing loaded, or nothing of it shown: no stale description
     status.className = "error";
     status.textContent = `Error: ${/** @type {Error} */ (err).message}`;
     status.dataset.state = "error";

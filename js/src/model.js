@@ -66,12 +66,13 @@ const looksLikeUrl = (source) => /^(https?|file|blob|data):/i.test(source);
 /**
  * The bytes of a path (Node), a URL (fetch) or bytes as given; ModelFileError in one line.
  * @param {string | URL | Uint8Array | ArrayBuffer} source
+ * @param {string} [name] what to call it in messages (default: the path or URL)
  * @returns {Promise<[Uint8Array, string]>} bytes and what to call them in messages
  */
-async function readSource(source) {
-  if (source instanceof Uint8Array) return [source, "model bytes"];
-  if (source instanceof ArrayBuffer) return [new Uint8Array(source), "model bytes"];
-  const where = String(source);
+async function readSource(source, name) {
+  if (source instanceof Uint8Array) return [source, name ?? "model bytes"];
+  if (source instanceof ArrayBuffer) return [new Uint8Array(source), name ?? "model bytes"];
+  const where = name ?? String(source);
   if (isNode && (typeof source === "string" && !looksLikeUrl(source) || source instanceof URL && source.protocol === "file:")) {
     const { readFile } = await import("node:fs/promises");
     try {
@@ -158,8 +159,7 @@ export async function loadModel(source, options = /** @type {any} */ ({})) {
   if (!ort || typeof ort.InferenceSession?.create !== "function") {
     throw new WavenetEdgeError("loadModel needs { ort }: the onnxruntime-node or onnxruntime-web module");
   }
-  const [bytes, where0] = await readSource(source);
-  const where = name ?? where0;
+  const [bytes, where] = await readSource(source, name);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
     throw new WavenetEdgeError(`threads must be an integer in 1..${MAX_THREADS}, got `
       + `${typeof threads === "number" ? threads : notA(threads)}`);
