@@ -4,7 +4,7 @@
 // are written here from the table (helpers.js rewriteProps); js/scripts/make_hostile.py writes the table.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -79,8 +79,9 @@ test("the table: unique ids, one kind each, and every check of the Python runtim
   assert.ok(TABLE.cases.length >= 100);
 });
 
-test("edited metadata: loadModel and `generate --onnx FILE` refuse it in Python's words", async () => {
+test("edited metadata: loadModel and `generate --onnx FILE` refuse it in Python's words", async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), "wn-hostile-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const cases = TABLE.cases.filter((c) => "props" in c).map((c, i) => {
     const file = path.join(dir, `case${i}.onnx`);
     writeFileSync(file, rewriteProps(readFileSync(path.join(ROOT, c.model)), c.props));
