@@ -1,6 +1,7 @@
-"""wn-generate, wn-eval, wn-info: thin commands over WavenetModel (onnxruntime, numpy and click only).
+"""wn-generate, wn-complete, wn-eval, wn-info: thin commands over WavenetModel (onnxruntime, numpy and click only).
 
     wn-generate -n 20 --seed 1 --temperature 0.8          # the shipped model
+    wn-complete --prefix ka -k 10                          # the 10 most probable names that start with "ka"
     wn-generate --onnx model.onnx -n 1000 --unique --exclude names.txt --format jsonl
     wn-eval --onnx model.onnx --data names.txt --split val
     wn-info model.onnx
@@ -25,13 +26,14 @@ from .common.commands import BATCH_SIZE, SEED, THREADS, command, usable_threads
 from .common.dataset import file_sha256, read_items, split_items
 from .common.errors import DataError, WavenetEdgeError
 from .common.version import package_version
+from .complete import DEFAULT_MAX_NODES, MAX_K
 from .config import LIMITS
 from .contract import GRAPH_STEP
 from .generation import DEFAULT_BATCH_SIZE
 from .model import SHIPPED_MODELS, WavenetModel, shipped_model_path
 from .providers import available_providers
 
-__all__ = ["eval_command", "generate_command", "info_command"]
+__all__ = ["complete_command", "eval_command", "generate_command", "info_command"]
 
 PROGRESS_MIN_NAMES = 1000  # show progress on a terminal from this many names on
 FLUSH_EVERY_S = 0.02  # names stream out: the output is flushed at least this often while names arrive
@@ -114,7 +116,14 @@ def _provider_options(func):
 @click.option("--top-p", type=float, default=None, help="Nucleus sampling: smallest set with this mass, in (0, 1].")
 @click.option("--prefix", default="", help="Every name starts with this text.")
 @click.option("--max-len", type=MAX_LEN, default=None,
-              help="Longest name in characters (default: the model's max_len).")
+              help="Longest name in characters: longer names are not produced, never cut (default: the model's "
+                   "max_len).")
+@click.option("--min-len", type=click.IntRange(0, LIMITS["max_len"][1]), default=0,
+              help="Shortest name in characters.")
+@click.option("--suffix", default="", help="Every name ends with this text.")
+@click.option("--contains", default="", help="Every name contains this text.")
+@click.option("--max-samples", type=click.IntRange(1, None), default=None,
+              help="With constraints: give up after this many draws (default: max(100000, 1000 x -n)).")
 @click.option("--unique", is_flag=True, help="No name twice.")
 @click.option("--exclude", metavar="FILE", default=None, help="Never output a name listed in FILE (one per line).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
@@ -123,10 +132,11 @@ def _provider_options(func):
 @click.option("--batch-size", type=BATCH_SIZE, default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Names generated side by side (does not change which names a seed gives).")
 @click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
-def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, prefix, max_len, unique, exclude, fmt,
-                     provider, threads, batch_size, verbose):
+def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, prefix, max_len, min_len, suffix, contains,
+                     max_samples, unique, exclude, fmt, provider, threads, batch_size, verbose):
     """Generate names with an exported model. Names stream out as they are finished; an empty name (the
-    model ending at once) is skipped and sampled again."""
+    model ending at once) is skipped and sampled again. --min-len, --max-len, --suffix and --contains keep
+    the draws that satisfy them: exact samples of the model restricted to such names."""
     if n is not None and n < 1:
         raise WavenetEdgeError(f"-n must be a positive integer, got {n}")
     banned = {""}  # a name that ends at once is no name: sample another
@@ -144,7 +154,8 @@ def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, pre
     jsonl = fmt == "jsonl"
     names = model.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, prefix=prefix,
                                 max_len=max_len, batch_size=batch_size, return_logprobs=jsonl, unique=unique,
-                                exclude=banned)
+                                exclude=banned, min_len=min_len, suffix=suffix, contains=contains,
+                                max_samples=max_samples)
     if verbose:
         click.echo(f"model: {model.path} ({model.graph} graph); providers: {', '.join(model.providers)}; "
                    f"seed: {seed}", err=True)
@@ -186,6 +197,29 @@ def _line_of(path: str, item_number: int) -> int:
                 if seen == item_number:
                     return line_number
     return 0
+
+
+@command()
+@_model_options
+@click.option("--prefix", default="", help="The names start with this text (default: any name).")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="How many names.")
+@click.option("--max-len", type=MAX_LEN, default=None,
+              help="Longest name in characters (default: the model's max_len).")
+@click.option("--max-nodes", type=click.IntRange(1, 10_000_000), default=DEFAULT_MAX_NODES, show_default=True,
+              help="Give up after expanding this many partial names.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help='text: "name<TAB>probability" per line; jsonl: {"name", "probability", "logprob"} per line.')
+@_provider_options
+def complete_command(onnx_path, shipped, prefix, k, max_len, max_nodes, fmt, provider, threads):
+    """The k most probable complete names that start with --prefix, most probable first (exact: a best-first
+    search; equal probabilities in name order). Probabilities are p(name, then the end token)."""
+    model = _load(onnx_path, shipped, provider, threads)
+    for item in model.complete(prefix, k, max_len=max_len, max_nodes=max_nodes):
+        if fmt == "jsonl":
+            click.echo(json.dumps({"name": item.name, "probability": item.probability,
+                                   "logprob": round(item.logprob, 6)}, ensure_ascii=False))
+        else:
+            click.echo(f"{item.name}\t{item.probability:.6g}")
 
 
 @command()

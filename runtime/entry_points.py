@@ -1,9 +1,9 @@
-"""Console scripts of the runtime: wn-generate, wn-eval, wn-info (see runtime/common/launch.py for why
+"""Console scripts of the runtime: wn-generate, wn-complete, wn-eval, wn-info (see runtime/common/launch.py for why
 they import their command lazily)."""
 
 from .common.launch import launch
 
-__all__ = ["wn_eval", "wn_generate", "wn_info"]
+__all__ = ["wn_complete", "wn_eval", "wn_generate", "wn_info"]
 
 
 def wn_generate() -> None:
@@ -16,3 +16,7 @@ def wn_eval() -> None:
 
 def wn_info() -> None:
     launch("wn-info", "wavenet_edge.runtime.cli", "info_command")
+
+
+def wn_complete() -> None:
+    launch("wn-complete", "wavenet_edge.runtime.cli", "complete_command")

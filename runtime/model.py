@@ -9,7 +9,9 @@ Only numpy and onnxruntime: no torch, no onnx package.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import cast
@@ -17,8 +19,10 @@ from typing import cast
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
-from .common.errors import ModelFileError, first_line
+from .common.errors import ModelFileError, WavenetEdgeError, first_line
 from .common.files import read_bytes
+from .complete import DEFAULT_MAX_NODES, Completion, complete
+from .constraints import NameConstraints, constrain, default_budget, too_rare
 from .contract import ModelMetadata
 from .generation import (
     DEFAULT_BATCH_SIZE,
@@ -168,30 +172,53 @@ class WavenetModel:
     def iter_generate(self, n: int | None = 1, temperature: float = 1.0, top_k: int | None = None,
                       top_p: float | None = None, seed: int = 0, prefix: str = "", max_len: int | None = None,
                       batch_size: int = DEFAULT_BATCH_SIZE, return_logprobs: bool = False, unique: bool = False,
-                      exclude: Iterable[str] | None = None,
-                      patience: int = DEFAULT_PATIENCE) -> Iterator[str | tuple[str, float]]:
+                      exclude: Iterable[str] | None = None, patience: int = DEFAULT_PATIENCE,
+                      min_len: int = 0, suffix: str = "", contains: str = "",
+                      max_samples: int | None = None) -> Iterator[str | tuple[str, float]]:
         """Yield generated names in a deterministic order, each as soon as it and those before it are done.
 
-        The same seed gives the same names whatever batch_size and threads. Names include `prefix` and have at
-        most `max_len` characters (default: the model's config.max_len). top_k 1 is greedy. With
-        return_logprobs, yields (name, logprob): log p(name + end token) under the model at temperature 1,
-        whatever the sampling settings (the value `score` gives the same name). With `unique` or `exclude`,
-        samples until `n` names pass (WavenetEdgeError after `patience` rejected samples in a row).
-        n None: endless (not with unique/exclude).
+        The same seed gives the same names whatever batch_size and threads. Names include `prefix`. top_k 1
+        is greedy. With return_logprobs, yields (name, logprob): log p(name + end token) under the model at
+        temperature 1, whatever the sampling settings (the value `score` gives the same name). With `unique`
+        or `exclude`, samples until `n` names pass (WavenetEdgeError after `patience` rejected samples in a
+        row). n None: endless (not with unique/exclude).
+
+        Constraints (runtime/constraints.py), exact: every name is a draw from the model restricted to names
+        of min_len..max_len characters (max_len default: the model's config.max_len; a longer name is not
+        produced, never cut) that end with `suffix` and contain `contains`; the draws that fail are skipped,
+        so the names for a seed keep their order. ConstraintError, naming the acceptance rate, when
+        `max_samples` draws (default max(100,000, 1,000 n)) give fewer than n names.
         """
         filtering = unique or exclude is not None
         if filtering and n is None:
             raise ValueError("unique/exclude need a number of names n")
         sampling = SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p)
         GenerationRequest(n=n)  # validates n
+        limit = self.metadata.config.max_len if max_len is None else max_len
+        GenerationRequest(prefix=prefix, max_len=limit)  # validates max_len against the prefix
+        constraints = NameConstraints(max_len=limit, min_len=min_len, suffix=suffix, contains=contains)
+        budget = default_budget(n) if max_samples is None else max_samples
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"max_samples must be a positive integer, got {max_samples!r}")
         request = GenerationRequest(  # validated here, before the first name is asked for
-            n=None if filtering else n, seed=seed, prefix=prefix,
-            max_len=self.metadata.config.max_len if max_len is None else max_len, batch_size=batch_size,
-            sampling=sampling,
+            n=None if filtering or constraints.active else n, seed=seed, prefix=prefix,
+            max_len=limit + 1,  # room for one character more: a name that takes it is over the limit, dropped
+            batch_size=batch_size, sampling=sampling,
         )
         encode_prefix(self.metadata.vocab, prefix)
-        runners = self._runners[:worker_count(self.threads, request)]
-        stream = parallel_stream(runners, self.metadata.vocab, request, logprobs=return_logprobs)
+        for option, text in (("suffix", suffix), ("contains", contains)):
+            unknown = self.metadata.vocab.unknown_chars(text)
+            if unknown:
+                raise WavenetEdgeError(f"{option} {text!r}: characters not in the model's vocabulary: "
+                                       f"{''.join(unknown)!r} (allowed: {''.join(self.metadata.vocab.chars)!r})")
+        if request.n is None:
+            runners = self._runners[:worker_count(self.threads, request)]
+            stream = parallel_stream(runners, self.metadata.vocab, request, logprobs=return_logprobs)
+            stream = constrain(stream, constraints, n, budget)
+            if n is not None and not filtering:
+                stream = itertools.islice(stream, n)
+        else:  # n names: generate n, then as many more as were over max_len, and so on
+            stream = self._topped_up(request, constraints, budget, return_logprobs)
         if filtering:
             assert n is not None  # refused above
             stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
@@ -199,18 +226,46 @@ class WavenetModel:
             return ((name, cast(float, logprob)) for _, name, logprob in stream)
         return (name for _, name, _ in stream)
 
+    def _topped_up(self, request: GenerationRequest, constraints: NameConstraints, budget: int,
+                   logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
+        """The first request.n names of the seed that satisfy `constraints`, drawing names 0..n-1 first
+        and then only as many more as were dropped (no rows run for names that are not needed)."""
+        assert request.n is not None
+        wanted, found, drawn = request.n, 0, 0
+        while found < wanted:
+            if drawn >= budget:
+                raise too_rare(constraints, found, drawn, wanted)
+            part = replace(request, n=min(wanted - found, budget - drawn))
+            runners = self._runners[:worker_count(self.threads, part)]
+            for item in parallel_stream(runners, self.metadata.vocab, part, logprobs, offset=drawn):
+                if constraints.accepts(item[1]):
+                    found += 1
+                    yield item
+            drawn += cast(int, part.n)
+
     def generate(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                  seed: int = 0, prefix: str = "", max_len: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  return_logprobs: bool = False, unique: bool = False, exclude: Iterable[str] | None = None,
-                 patience: int = DEFAULT_PATIENCE) -> list[str] | list[tuple[str, float]]:
+                 patience: int = DEFAULT_PATIENCE, min_len: int = 0, suffix: str = "", contains: str = "",
+                 max_samples: int | None = None) -> list[str] | list[tuple[str, float]]:
         """`n` names as a list (see `iter_generate`)."""
         if n is None:
             raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
         names = list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                                         prefix=prefix, max_len=max_len, batch_size=batch_size,
                                         return_logprobs=return_logprobs, unique=unique, exclude=exclude,
-                                        patience=patience))
+                                        patience=patience, min_len=min_len, suffix=suffix, contains=contains,
+                                        max_samples=max_samples))
         return cast("list[str] | list[tuple[str, float]]", names)  # all names, or all (name, logprob) pairs
+
+    def complete(self, prefix: str = "", k: int = 10, max_len: int | None = None,
+                 max_nodes: int = DEFAULT_MAX_NODES) -> list[Completion]:
+        """The k most probable complete names that start with `prefix` (end token included, at most max_len
+        characters, default the model's max_len), most probable first, ties by name: exact, by a best-first
+        search (runtime/complete.py). Each has .name, .probability and .logprob (the value `score` gives).
+        CompletionError after expanding `max_nodes` partial names without k completions."""
+        limit = self.metadata.config.max_len if max_len is None else max_len
+        return complete(self.runner, self.metadata.vocab, prefix, k=k, max_len=limit, max_nodes=max_nodes)
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""
@@ -218,3 +273,4 @@ class WavenetModel:
 
     def __repr__(self) -> str:
         return f"WavenetModel({str(self.path)!r}, graph={self.graph!r}, providers={self.providers})"
+

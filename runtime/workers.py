@@ -62,11 +62,13 @@ def _share(request: GenerationRequest, worker: int, workers: int) -> GenerationR
 
 
 def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: GenerationRequest,
-                    logprobs: bool = True) -> Iterator[tuple[int, str, float | None]]:
-    """generate_stream over len(runners) worker threads (one runner each); the same items in the same order."""
+                    logprobs: bool = True, offset: int = 0) -> Iterator[tuple[int, str, float | None]]:
+    """generate_stream over len(runners) worker threads (one runner each); the same items in the same order.
+    offset: the stream's names are the request's names offset, offset + 1, ... (their random numbers too)."""
     workers = len(runners)
     if workers == 1:
-        yield from generate_stream(runners[0], vocab, request, logprobs)
+        for index, name, logprob in generate_stream(runners[0], vocab, request, logprobs, first=offset):
+            yield index + offset, name, logprob
         return
     stop = threading.Event()
     queues: list[queue.Queue] = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in range(workers)]
@@ -85,7 +87,8 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
         try:
             if share.n == 0:
                 return
-            for chunk in generate_chunks(runners[worker], vocab, share, logprobs, first=worker, stride=workers):
+            for chunk in generate_chunks(runners[worker], vocab, share, logprobs, first=offset + worker,
+                                         stride=workers):
                 if not put(worker, chunk):  # one list per step: one hand-over for all the names it finished
                     return
         except BaseException as err:  # handed to the reader, which raises it
@@ -106,7 +109,7 @@ def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: Gener
                     raise chunk
                 buffer.extend(chunk)
             _, name, logprob = buffer.popleft()
-            yield index, name, logprob
+            yield index + offset, name, logprob
             index += 1
     finally:
         stop.set()
