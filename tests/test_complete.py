@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from cli_checks import assert_error, invoke
 
-from wavenet_edge.runtime import WavenetModel
-from wavenet_edge.runtime import cli
+from wavenet_edge.runtime import WavenetModel, cli
 from wavenet_edge.runtime.complete import CompletionError
 
 TESTS = Path(__file__).resolve().parent

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from cli_checks import assert_error, invoke
 
-from wavenet_edge.runtime import WavenetModel
-from wavenet_edge.runtime import cli
+from wavenet_edge.runtime import WavenetModel, cli
 from wavenet_edge.runtime.constraints import ConstraintError
 
 STEP = Path(__file__).resolve().parent / "fixtures" / "tiny-step.onnx"
