@@ -87,6 +87,7 @@ def test_wn_complete_prints_names_and_probabilities():
 def test_wn_complete_refuses_bad_options_in_one_line(args, message):
     result = invoke(cli.complete_command, ["--onnx", FILES["step, format 2"], *args])
     if message.endswith(": "):
-        assert result.exit_code == 2 and result.stderr.startswith(f"Error: {message}") and result.stderr.count("\n") == 1
+        assert result.exit_code == 2 and result.stderr.startswith(f"Error: {message}")
+        assert result.stderr.count("\n") == 1
     else:
         assert_error(result, message)
