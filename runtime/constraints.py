@@ -85,8 +85,8 @@ class NameConstraints:
 
 def constrain(stream: Iterable[tuple[int, str, float | None]], constraints: NameConstraints, n: int | None,
               budget: int) -> Iterator[tuple[int, str, float | None]]:
-    """The items of `stream` whose names satisfy `constraints`, in order. ConstraintError once `budget`
-    draws gave fewer than `n` accepted names (n None: fewer than one)."""
+    """The items of `stream` whose names satisfy `constraints`, in order. ConstraintError when the
+    `budget`-th draw leaves fewer than `n` names accepted (n None: fewer than one)."""
     wanted = n or 1
     drawn = accepted = 0
     for item in stream:
@@ -94,8 +94,7 @@ def constrain(stream: Iterable[tuple[int, str, float | None]], constraints: Name
         if constraints.accepts(item[1]):
             accepted += 1
             yield item
-            continue
-        if drawn >= budget and accepted < wanted:
+        if drawn >= budget and accepted < wanted:  # the budget-th draw: drawn == budget in the message
             raise too_rare(constraints, accepted, drawn, wanted)
 
 
