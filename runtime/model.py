@@ -226,6 +226,25 @@ class WavenetModel:
             return ((name, cast(float, logprob)) for _, name, logprob in stream)
         return (name for _, name, _ in stream)
 
+    def draw_range(self, start: int, count: int, seed: int = 0, temperature: float = 1.0, top_k: int | None = None,
+                   top_p: float | None = None, prefix: str = "", max_len: int | None = None,
+                   batch_size: int = DEFAULT_BATCH_SIZE) -> list[tuple[int, str, float]]:
+        """The seed's names start .. start + count - 1 as (index, name, logprob), without those over
+        max_len: the pieces that other machines can make of one request (runtime/dask_batch.py)."""
+        for what, value in (("start", start), ("count", count)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if what == "start" else 1):
+                raise ValueError(f"{what} must be a {'non-negative' if what == 'start' else 'positive'} integer, "
+                                 f"got {value!r}")
+        limit = self.metadata.config.max_len if max_len is None else max_len
+        GenerationRequest(prefix=prefix, max_len=limit)
+        request = GenerationRequest(n=count, seed=seed, prefix=prefix, max_len=limit + 1, batch_size=batch_size,
+                                    sampling=SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p))
+        constraints = NameConstraints(max_len=limit)
+        runners = self._runners[:worker_count(self.threads, request)]
+        return [(index, name, cast(float, logprob))
+                for index, name, logprob in parallel_stream(runners, self.metadata.vocab, request, True, offset=start)
+                if constraints.accepts(name)]
+
     def _topped_up(self, request: GenerationRequest, constraints: NameConstraints, budget: int,
                    logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
         """The first request.n names of the seed that satisfy `constraints`, drawing names 0..n-1 first
