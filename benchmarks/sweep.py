@@ -1,0 +1,147 @@
+"""A planned, resumable sweep of training configurations on names.txt, one or two runs at a time, each
+appended to benchmarks/results/sweep.jsonl as it finishes (issue 18).
+
+    python benchmarks/sweep.py --list                          # the plan: every configuration, by size class
+    python benchmarks/sweep.py --only noise --jobs 2           # the noise floor: the default recipe at 3 seeds
+    python benchmarks/sweep.py --class default --jobs 2        # every default-class configuration (hours)
+    python benchmarks/sweep.py --report                        # the table and the seed spread, from the file
+
+A run is `wn-train --data names --recipe R [overrides] --seed S --threads 1`; its record holds the command,
+parameters, best val (the checkpoint's), test (measured once on that checkpoint) and the wall time. A
+configuration already in the results file is skipped, so an interrupted sweep continues where it stopped.
+A lever counts as a gain only beyond the seed spread of its recipe (the noise floor, `--report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "sweep.jsonl"
+RUNS = ROOT / "runs" / "sweep"
+DATA = ROOT.parent / "shared" / "data" / "names.txt"
+
+# (name, size class, recipe, overrides, seed): the noise floor first, then the levers of each class
+PLAN: list[tuple[str, str, str, list[str], int]] = [
+    ("default-s42", "noise", "default", [], 42),
+    ("default-s43", "noise", "default", [], 43),
+    ("default-s44", "noise", "default", [], 44),
+    ("large-s42", "noise", "large", [], 42),
+    ("large-s43", "noise", "large", [], 43),
+    # default class (<= 80k parameters)
+    ("d-b256-lr4e-3", "default", "default", ["--batch-size", "256", "--lr", "4e-3"], 42),
+    ("d-b512-lr6e-3", "default", "default", ["--batch-size", "512", "--lr", "6e-3"], 42),
+    ("d-steps45k", "default", "default", ["--steps", "45000"], 42),
+    ("d-c28-skip112", "default", "default", ["--channels", "28", "--skip-channels", "112", "--head-channels", "112"],
+     42),
+    ("d-c24-skip128", "default", "default", ["--channels", "24", "--skip-channels", "128", "--head-channels", "128"],
+     42),
+    ("d-dropout0.15", "default", "default", ["--dropout", "0.15"], 42),
+    ("d-dropout0.35", "default", "default", ["--dropout", "0.35"], 42),
+    ("d-wd0.05", "default", "default", ["--weight-decay", "0.05"], 42),
+    ("d-wd0.2", "default", "default", ["--weight-decay", "0.2"], 42),
+    ("d-ema0.9995", "default", "default", ["--ema", "0.9995"], 42),
+    ("d-minlr0.01", "default", "default", ["--min-lr-ratio", "0.01"], 42),
+    ("d-dil1-16", "default", "default", ["--dilations", "1,2,4,8,16", "--stacks", "1", "--channels", "40"], 42),
+    # large class (<= 250k parameters)
+    ("l-c48-skip224", "large", "large", ["--channels", "48", "--skip-channels", "224", "--head-channels", "224"], 42),
+    ("l-b256-lr4e-3", "large", "large", ["--batch-size", "256", "--lr", "4e-3"], 42),
+    ("l-dropout0.35", "large", "large", ["--dropout", "0.35"], 42),
+    ("l-dropout0.4", "large", "large", ["--dropout", "0.4"], 42),
+    ("l-wd0.2", "large", "large", ["--weight-decay", "0.2"], 42),
+    ("l-steps20k", "large", "large", ["--steps", "20000"], 42),
+    ("l-ema0.9995", "large", "large", ["--ema", "0.9995"], 42),
+    ("l-c56-skip160", "large", "large", ["--channels", "56", "--skip-channels", "160", "--head-channels", "160"], 42),
+    ("l-b256-dropout0.35", "large", "large", ["--batch-size", "256", "--lr", "4e-3", "--dropout", "0.35"], 42),
+    ("l-minlr0.01", "large", "large", ["--min-lr-ratio", "0.01"], 42),
+    ("l-wd0.05", "large", "large", ["--weight-decay", "0.05"], 42),
+    ("l-stacks3", "large", "large", ["--stacks", "3", "--channels", "52", "--skip-channels", "128",
+                                     "--head-channels", "128"], 42),
+]
+
+
+def done_names() -> set[str]:
+    if not RESULTS.is_file():
+        return set()
+    return {json.loads(line)["name"] for line in RESULTS.read_text().splitlines() if line.strip()}
+
+
+def run_one(entry: tuple[str, str, str, list[str], int], steps: int | None) -> dict:
+    name, size_class, recipe, overrides, seed = entry
+    RUNS.mkdir(parents=True, exist_ok=True)
+    out = RUNS / f"{name}.pt"
+    extra = ["--steps", str(steps)] if steps else []
+    cmd = ["wn-train", "--data", str(DATA), "--recipe", recipe, *overrides, *extra, "--seed", str(seed),
+           "--out", str(out), "--threads", "1", "--samples", "0", "--quiet"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    from wavenet_edge.runtime.common.dataset import read_items, split_items
+    from wavenet_edge.train.batches import SequenceBatcher
+    from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from wavenet_edge.train.evaluate import mean_nll
+
+    ckpt = load_checkpoint(out)
+    model = model_from_checkpoint(ckpt).eval()
+    test = split_items(read_items(DATA)).test
+    test_loss = mean_nll(model, SequenceBatcher(test, ckpt.vocab, ckpt.config.receptive_field), "cpu")
+    return {"name": name, "class": size_class, "recipe": recipe, "overrides": overrides, "seed": seed,
+            "steps": steps, "command": " ".join(cmd[:1] + ["--data", "names"] + cmd[3:]),
+            "parameters": ckpt.metrics.get("parameters"), "best_step": ckpt.metrics.get("step"),
+            "val_loss": ckpt.metrics.get("val_loss"), "test_loss": test_loss, "wall_s": round(wall, 1)}
+
+
+def report() -> None:
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()] if RESULTS.is_file() else []
+    print("| run | class | params | val | test | wall |")
+    print("|---|---|--:|--:|--:|--:|")
+    for r in rows:
+        print(f"| {r['name']} | {r['class']} | {r['parameters']:,} | {r['val_loss']:.4f} | {r['test_loss']:.4f} | "
+              f"{r['wall_s']:.0f} s |")
+    for recipe in ("default", "large"):
+        vals = [r["val_loss"] for r in rows if r["class"] == "noise" and r["recipe"] == recipe]
+        if len(vals) >= 2:
+            print(f"noise floor, recipe {recipe}: {len(vals)} seeds, val {min(vals):.4f}..{max(vals):.4f} "
+                  f"(spread {max(vals) - min(vals):.4f}, standard deviation {statistics.stdev(vals):.4f})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--list", action="store_true", help="print the plan and exit")
+    parser.add_argument("--report", action="store_true", help="print the results table and the noise floor")
+    parser.add_argument("--class", dest="size_class", default=None, help="only this class: noise, default, large")
+    parser.add_argument("--only", default=None, help="comma-separated run names (or a class name)")
+    parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="runs side by side (one core each)")
+    parser.add_argument("--steps", type=int, default=None, help="override the steps (recorded; not for results)")
+    args = parser.parse_args()
+    if args.list:
+        for name, size_class, recipe, overrides, seed in PLAN:
+            print(f"{size_class:8s} {name:22s} --recipe {recipe} {' '.join(overrides)} --seed {seed}")
+        return 0
+    if args.report:
+        report()
+        return 0
+    wanted = set(args.only.split(",")) if args.only else None
+    todo = [e for e in PLAN if (args.size_class is None or e[1] == args.size_class)
+            and (wanted is None or e[0] in wanted or e[1] in wanted) and e[0] not in done_names()]
+    print(f"{len(todo)} run(s) to do: {', '.join(e[0] for e in todo)}", file=sys.stderr)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for record in pool.map(lambda e: run_one(e, args.steps), todo):
+            with RESULTS.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(f"{record['name']}: val {record['val_loss']:.4f} test {record['test_loss']:.4f} "
+                  f"({record['wall_s']:.0f} s)", file=sys.stderr, flush=True)
+    report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
