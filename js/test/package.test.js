@@ -2,15 +2,15 @@
 // names from the model it carries (shippedModel()), through the API and the wavenet-edge command.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import { ModelFileError, shippedModel } from "../src/index.js";
+import { readFile as browserReadFile } from "../src/read_file.browser.js";
 import { ROOT, fixture } from "./helpers.js";
+import { JS, packedApp } from "./packed.js";
 
-const JS = path.join(ROOT, "js");
-const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const plain = fixture("int8.json").models.find((m) => m.model === "models/wavenet.int8.onnx").generate[0];
 
 test("the shipped model is the repository's default int8 file (else: node scripts/copy_model.mjs)", () => {
@@ -21,22 +21,13 @@ test("the shipped model is the repository's default int8 file (else: node script
 });
 
 test("npm pack, installed offline into a fresh app: shippedModel() gives Python's names (API and command)", (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), "wn-pack-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [packed] = JSON.parse(execFileSync(NPM, ["pack", "--ignore-scripts", "--json", "--pack-destination", dir],
-    { cwd: JS, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
-  const files = packed.files.map((/** @type {any} */ f) => f.path).sort();
+  const { app, files } = packedApp(t, ["onnxruntime-node"]);
   for (const file of ["LICENSE", "README.md", "bin/wavenet-edge.js", "models/wavenet.int8.onnx", "package.json",
-    "src/index.d.ts", "src/index.js", "src/shipped.js"]) assert.ok(files.includes(file), file);
+    "src/index.d.ts", "src/index.js", "src/read_file.browser.js", "src/read_file.node.js", "src/shipped.js"]) {
+    assert.ok(files.includes(file), file);
+  }
   assert.deepEqual(files.filter((f) => !/^(src|bin|models)\//.test(f)), ["LICENSE", "README.md", "package.json"]);
 
-  const app = path.join(dir, "app");
-  mkdirSync(app);
-  writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-  execFileSync(NPM, ["install", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock",
-    path.join(dir, packed.filename)], { cwd: app, stdio: "ignore" });
-  // the app's own onnxruntime-node (the peer dependency): this checkout's, linked as an app would install it
-  symlinkSync(realpathSync(path.join(JS, "node_modules", "onnxruntime-node")), path.join(app, "node_modules", "onnxruntime-node"));
   writeFileSync(path.join(app, "main.js"), `
     import * as ort from "onnxruntime-node";
     import { loadModel, shippedModel } from "wavenet-edge";
@@ -46,9 +37,25 @@ test("npm pack, installed offline into a fresh app: shippedModel() gives Python'
     console.log(JSON.stringify({ path: shippedModel(), names }));
   `);
   const out = JSON.parse(execFileSync(process.execPath, ["main.js"], { cwd: app, encoding: "utf8" }));
-  assert.equal(out.path, path.join(realpathSync(app), "node_modules", "wavenet-edge", "models", "wavenet.int8.onnx"));
+  assert.equal(out.path, path.join(app, "node_modules", "wavenet-edge", "models", "wavenet.int8.onnx"));
   assert.deepEqual(out.names, plain.names);
   const printed = execFileSync(path.join(app, "node_modules", ".bin", "wavenet-edge"),
     ["generate", "--onnx", out.path, "-n", "20", "--seed", "1"], { cwd: app, encoding: "utf8" });
   assert.equal(printed, plain.names.slice(0, 20).map((name) => `${name}\n`).join(""));
+});
+
+test("Node reads files with node:fs/promises (package.json imports #read-file); the browser build says to pass a URL", async () => {
+  assert.equal((await import("#read-file")).readFile, fs.readFile);
+  await assert.rejects(browserReadFile("models/x.onnx"), { message: "this is wavenet-edge's browser build, which reads no "
+    + 'local files: pass a URL (http:, https:, blob:, data:) or the model\'s bytes instead of "models/x.onnx"' });
+});
+
+test("engines: require(\"wavenet-edge\") (require of ES modules) works on the Node versions package.json names", () => {
+  const { engines } = JSON.parse(readFileSync(path.join(JS, "package.json"), "utf8"));
+  assert.equal(engines.node, "^20.19.0 || >=22.12.0");
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major === 20 && minor < 19 || major === 21 || major === 22 && minor < 12) return; // not one of them
+  const out = execFileSync(process.execPath, ["-e", 'console.log(require("wavenet-edge").shippedModel())'],
+    { cwd: JS, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  assert.equal(out.trim(), shippedModel());
 });
