@@ -1,0 +1,97 @@
+// The package through a bundler: `npm pack`, installed offline into a fresh app with onnxruntime-web, its page
+// (test/fixtures/bundle-app/) bundled by esbuild for the browser with nothing marked external, served from
+// 127.0.0.1 and opened in headless Chromium, gives `wn-generate --onnx models/wavenet.int8.onnx -n 10 --seed 1`'s
+// names from the model in the package; every file the page asks for comes from its own origin.
+import assert from "node:assert/strict";
+import { copyFileSync, createReadStream, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import * as esbuild from "esbuild";
+import { ROOT, launchChromium } from "../../bench/browser.js";
+import { packedApp } from "../packed.js";
+
+const APP = path.join(ROOT, "js", "test", "fixtures", "bundle-app");
+const int8 = JSON.parse(readFileSync(path.join(ROOT, "js", "test", "fixtures", "int8.json"), "utf8"));
+const plain = int8.models.find((/** @type {any} */ m) => m.model === "models/wavenet.int8.onnx").generate[0];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+let browser;
+
+before(async () => {
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A static file server of `root` on 127.0.0.1. @param {string} root */
+async function serve(root) {
+  const server = createServer((req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    let ok = file.startsWith(root + path.sep);
+    try {
+      ok &&= statSync(file).isFile();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": TYPES[/** @type {keyof TYPES} */ (path.extname(file))] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
+  };
+}
+
+test("npm pack + esbuild --platform=browser (nothing external) + headless Chromium: wn-generate's names", async (t) => {
+  const { app } = packedApp(t, ["onnxruntime-web"]);
+  copyFileSync(path.join(APP, "main.js"), path.join(app, "main.js"));
+  const dist = path.join(app, "dist");
+  const built = await esbuild.build({
+    absWorkingDir: app, entryPoints: ["main.js"], bundle: true, platform: "browser", format: "esm", outdir: "dist",
+    loader: { ".onnx": "file", ".wasm": "file" }, metafile: true, logLevel: "silent",
+  });
+  assert.deepEqual([...built.errors, ...built.warnings], []);
+  copyFileSync(path.join(APP, "index.html"), path.join(dist, "index.html"));
+
+  // the browser build of wavenet-edge: no node: import, the file reader chosen by the "browser" condition
+  const ours = Object.entries(built.metafile.inputs).filter(([file]) => file.startsWith("node_modules/wavenet-edge/"));
+  assert.ok(ours.some(([file]) => file === "node_modules/wavenet-edge/src/read_file.browser.js"));
+  assert.ok(!ours.some(([file]) => file.endsWith("read_file.node.js")));
+  for (const [file, input] of ours) assert.deepEqual(input.imports.filter((i) => i.path.startsWith("node:")), [], file);
+  const emitted = Object.keys(built.metafile.outputs).map((file) => path.basename(file)).sort();
+  assert.ok(emitted.some((f) => /^wavenet\.int8-\w+\.onnx$/.test(f)), emitted.join(" "));
+  assert.ok(emitted.some((f) => /^ort-wasm-simd-threaded-\w+\.wasm$/.test(f)), emitted.join(" "));
+
+  const server = await serve(dist);
+  t.after(() => server.close());
+  const page = await browser.newPage();
+  t.after(() => page.close());
+  const requests = [];
+  const responses = [];
+  page.on("request", (request) => requests.push(request.url()));
+  page.on("response", (response) => responses.push(`${response.status()} ${response.url()}`));
+  await page.goto(`${server.url}/index.html?n=10&seed=1`);
+  const t0 = Date.now();
+  await page.waitForSelector("#out[data-state]", { timeout: 120_000 });
+  t.diagnostic(`page done in ${Date.now() - t0} ms`);
+  const [state, text] = await page.$eval("#out", (out) => [out.dataset.state, out.textContent]);
+  assert.equal(state, "done", text);
+  const shown = JSON.parse(text ?? "");
+  assert.deepEqual(shown.names, plain.names.slice(0, 10));
+  assert.match(shown.model, /^\.\/wavenet\.int8-\w+\.onnx$/);
+  // shippedModel() in a bundle: the package's models/ file next to the bundle's own URL (esbuild copies none)
+  assert.equal(shown.shipped, `${server.url}/models/wavenet.int8.onnx`);
+  assert.deepEqual(requests.filter((url) => !url.startsWith(`${server.url}/`)), []);
+  assert.deepEqual(responses.filter((r) => !r.startsWith("200 ")), []);
+  assert.ok(requests.some((url) => /\/ort-wasm-simd-threaded-\w+\.wasm$/.test(url)), requests.join("\n"));
+});
