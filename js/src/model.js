@@ -8,10 +8,12 @@
  *     for await (const name of model.generate(5, { seed: 1, temperature: 0.8 })) console.log(name);
  *     (await model.score(["emma", "olivia"])).nllPerChar
  */
+import { DEFAULT_MAX_NODES, complete } from "./complete.js";
+import { accepts, checkConstraints, constrain, defaultBudget, isActive, tooRare } from "./constraints.js";
 import { parseMetadata } from "./contract.js";
-import { ModelFileError, WavenetEdgeError, firstLine, notA, shown } from "./errors.js";
+import { ModelFileError, WavenetEdgeError, firstLine, notA, pyRepr, shown } from "./errors.js";
 import {
-  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkFilter, checkRequest, encodePrefix, filterNames,
+  DEFAULT_BATCH_SIZE, DEFAULT_PATIENCE, checkCount, checkFilter, checkLength, checkRequest, encodePrefix, filterNames,
   generateStream,
 } from "./generation.js";
 import { checkGraph, checkIo } from "./graph_check.js";
@@ -26,13 +28,16 @@ import { score } from "./scoring.js";
  *             name?: string }} LoadOptions
  * @typedef {{ seed?: number | bigint | string, temperature?: number, topK?: number | null,
  *             topP?: number | null, prefix?: string, maxLen?: number, unique?: boolean,
- *             exclude?: Iterable<string> | null, batchSize?: number, patience?: number }} GenerateOptions
+ *             exclude?: Iterable<string> | null, batchSize?: number, patience?: number, minLen?: number,
+ *             suffix?: string, contains?: string, maxSamples?: number }} GenerateOptions
+ * @typedef {{ maxLen?: number, maxNodes?: number }} CompleteOptions
  */
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 export const MAX_THREADS = 1024; // as WavenetModel.load in Python (runtime/model.py)
 export const GENERATE_OPTIONS = Object.freeze(["seed", "temperature", "topK", "topP", "prefix", "maxLen", "unique",
-  "exclude", "batchSize", "patience"]);
+  "exclude", "batchSize", "patience", "minLen", "suffix", "contains", "maxSamples"]);
+export const COMPLETE_OPTIONS = Object.freeze(["maxLen", "maxNodes"]);
 export const LOAD_OPTIONS = Object.freeze(["ort", "threads", "executionProviders", "sessionOptions", "name"]);
 /**
  * The session options of the Python runtime (runtime/providers.py make_session_options): all graph
@@ -57,6 +62,48 @@ export function checkKeys(options, known, what) {
   if (unknown.length) {
     throw new WavenetEdgeError(`${what}: unknown option${unknown.length > 1 ? "s" : ""} `
       + `${unknown.map(shown).join(", ")} (known options: ${known.join(", ")})`);
+  }
+}
+
+/** A number as given, or what it is when it is not one. @param {unknown} value */
+const shownNumber = (value) => (typeof value === "number" ? String(value) : notA(value));
+
+/**
+ * The first `n` items of `stream`.
+ * @param {AsyncIterable<string>} stream @param {number} n
+ * @returns {AsyncGenerator<string>}
+ */
+async function* take(stream, n) {
+  if (n < 1) return;
+  let count = 0;
+  for await (const item of stream) {
+    yield item;
+    if (++count >= n) return;
+  }
+}
+
+/**
+ * The first request.n names of the seed that satisfy `constraints`: names 0..n-1 first, then only as many
+ * more as were dropped (as WavenetModel._topped_up in runtime/model.py).
+ * @param {any} runner @param {import("./vocab.js").Vocab} vocab
+ * @param {import("./generation.js").GenerationRequest} request
+ * @param {import("./constraints.js").NameConstraints} constraints @param {number} budget
+ * @returns {AsyncGenerator<string>}
+ */
+async function* toppedUp(runner, vocab, request, constraints, budget) {
+  const wanted = /** @type {number} */ (request.n);
+  let found = 0;
+  let drawn = 0;
+  while (found < wanted) {
+    if (drawn >= budget) throw tooRare(constraints, found, drawn, wanted);
+    const part = { ...request, n: Math.min(wanted - found, budget - drawn), offset: drawn };
+    for await (const name of generateStream(runner, vocab, part)) {
+      if (accepts(constraints, name)) {
+        found++;
+        yield name;
+      }
+    }
+    drawn += part.n;
   }
 }
 
@@ -114,6 +161,12 @@ export class WavenetModel {
    * Names in a deterministic order, each yielded as soon as it and those before it are done: the same
    * names as the Python runtime's `iter_generate` for the same options, whatever `batchSize`. `n` null is
    * an endless stream (not with unique/exclude). Options are validated before the first name is asked for.
+   *
+   * Constraints (constraints.js), exact: every name is a draw from the model restricted to names of
+   * minLen..maxLen characters (maxLen default: the model's config.max_len; a longer name is not produced,
+   * never cut) that end with `suffix` and contain `contains`; the draws that fail are skipped, so the
+   * names for a seed keep their order. ConstraintError, naming the acceptance rate, when `maxSamples`
+   * draws (default max(100,000, 1,000 n)) give fewer than n names.
    * @param {number | null} n
    * @param {GenerateOptions} [options]
    * @returns {AsyncGenerator<string>}
@@ -121,18 +174,54 @@ export class WavenetModel {
   generate(n, options = {}) {
     checkKeys(options, GENERATE_OPTIONS, "generate");
     const { unique = false, exclude = null, patience = DEFAULT_PATIENCE, maxLen, batchSize = DEFAULT_BATCH_SIZE,
-      ...rest } = /** @type {GenerateOptions} */ (options);
+      minLen = 0, suffix = "", contains = "", maxSamples, ...rest } = /** @type {GenerateOptions} */ (options);
     const filtering = unique || (exclude !== null && exclude !== undefined);
     if (filtering && n === null) throw new WavenetEdgeError("unique/exclude need a number of names n");
     checkSampling(rest); // in Python's order: the sampling options, n, then the rest of the request
     checkCount(n);
-    const request = checkRequest({
-      n: filtering ? null : n, maxLen: maxLen ?? this.metadata.config.max_len, batchSize, ...rest,
+    const limit = maxLen ?? this.metadata.config.max_len;
+    checkLength(rest.prefix ?? "", limit); // max-len against the prefix, as given
+    const constraints = checkConstraints({ maxLen: limit, minLen, suffix, contains });
+    const budget = maxSamples ?? defaultBudget(n);
+    if (!Number.isSafeInteger(budget) || budget < 1) {
+      throw new WavenetEdgeError(`max_samples must be a positive integer, got ${shownNumber(maxSamples)}`);
+    }
+    const request = checkRequest({ // room for one character more: a name that takes it is over the limit, dropped
+      n: filtering || isActive(constraints) ? null : n, maxLen: limit + 1, batchSize, ...rest,
     });
     if (filtering) checkFilter(exclude, patience);
-    encodePrefix(this.metadata.vocab, request.prefix);
-    const stream = generateStream(this.runner, this.metadata.vocab, request);
+    const vocab = this.metadata.vocab;
+    encodePrefix(vocab, request.prefix);
+    for (const [option, text] of [["suffix", suffix], ["contains", contains]]) {
+      const unknown = vocab.unknownChars(text);
+      if (unknown.length) {
+        throw new WavenetEdgeError(`${option} ${pyRepr(text)}: characters not in the model's vocabulary: `
+          + `${pyRepr(unknown.join(""))} (allowed: ${pyRepr(vocab.chars.join(""))})`);
+      }
+    }
+    let stream;
+    if (request.n === null) {
+      stream = constrain(generateStream(this.runner, vocab, request), constraints, n, budget);
+      if (n !== null && !filtering) stream = take(stream, n);
+    } else { // n names: generate n, then as many more as were over maxLen, and so on
+      stream = toppedUp(this.runner, vocab, request, constraints, budget);
+    }
     return filtering ? filterNames(stream, /** @type {number} */ (n), { unique, exclude, patience }) : stream;
+  }
+
+  /**
+   * The k most probable complete names that start with `prefix` (end token included, at most maxLen
+   * characters, default the model's max_len), most probable first, ties by name: exact, by a best-first
+   * search (complete.js), the Python runtime's list. Each has .name, .probability and .logprob.
+   * CompletionError after expanding `maxNodes` partial names without k completions.
+   * @param {string} [prefix] @param {number} [k] @param {CompleteOptions} [options]
+   * @returns {Promise<import("./complete.js").Completion[]>}
+   */
+  complete(prefix = "", k = 10, options = {}) {
+    checkKeys(options, COMPLETE_OPTIONS, "complete");
+    const { maxLen, maxNodes = DEFAULT_MAX_NODES } = options;
+    const limit = maxLen ?? this.metadata.config.max_len;
+    return complete(this.runner, this.metadata.vocab, prefix, { k, maxLen: limit, maxNodes });
   }
 
   /**
