@@ -2,17 +2,21 @@
  * The `wavenet-edge` command (the twin of runtime/cli.py), thin over the library, for Node.js:
  *
  *     wavenet-edge generate --onnx models/wavenet.onnx -n 50 --seed 7 --temperature 0.8
+ *     wavenet-edge generate --onnx models/wavenet.onnx -n 20 --seed 1 --min-len 5 --max-len 7 --suffix a
+ *     wavenet-edge complete --onnx models/wavenet.onnx --prefix ka -k 10
  *     wavenet-edge score --onnx models/wavenet.onnx --data names.txt
  *     wavenet-edge info models/wavenet.onnx
  *
  * `generate` prints exactly what `wn-generate` prints for the same options (one name per line, empty
- * names skipped), with the same option ranges (runtime/common/commands.py, runtime/cli.py). Bad input ends
+ * names skipped) and `complete` what `wn-complete` prints ("name<TAB>probability" or JSON lines), with
+ * the same option ranges (runtime/common/commands.py, runtime/cli.py). Bad input ends
  * in one line `Error: ...` on stderr and exit status 2; names found before an error are all printed first.
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { LIMITS } from "./config.js";
-import { WavenetEdgeError, pyRepr } from "./errors.js";
+import { DEFAULT_MAX_NODES, MAX_K, MAX_NODES } from "./complete.js";
+import { WavenetEdgeError, pyFloat, pyRepr } from "./errors.js";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from "./generation.js";
 import { loadModel } from "./model.js";
 
@@ -30,10 +34,15 @@ const SEED = [0n, MAX_SEED];
 const THREADS = [1n, MAX_THREADS];
 const BATCH_SIZE = [1n, BigInt(MAX_BATCH_SIZE)];
 const MAX_LEN = [1n, BigInt(LIMITS.max_len[1])];
+const MIN_LEN = [0n, BigInt(LIMITS.max_len[1])];
+const POSITIVE = [1n, null]; // no upper bound
+const K = [1n, BigInt(MAX_K)];
+const NODES = [1n, BigInt(MAX_NODES)];
+const FORMATS = ["text", "jsonl"];
 
 /**
- * @typedef {{ names: string[], type: "int" | "float" | "string" | "flag", key: string, default?: any,
- *             range?: bigint[], help: string }} OptionSpec
+ * @typedef {{ names: string[], type: "int" | "float" | "string" | "flag" | "choice", key: string, default?: any,
+ *             range?: (bigint | null)[], choices?: string[], help: string }} OptionSpec
  */
 
 /** @type {Record<string, OptionSpec[]>} */
@@ -47,9 +56,22 @@ const COMMANDS = {
     { names: ["--top-p"], type: "float", key: "topP", help: "Nucleus sampling, in (0, 1]." },
     { names: ["--prefix"], type: "string", key: "prefix", default: "", help: "Every name starts with this text." },
     { names: ["--max-len"], type: "int", key: "maxLen", range: MAX_LEN, help: "Longest name (default: the model's max_len)." },
+    { names: ["--min-len"], type: "int", key: "minLen", default: 0, range: MIN_LEN, help: "Shortest name in characters." },
+    { names: ["--suffix"], type: "string", key: "suffix", default: "", help: "Every name ends with this text." },
+    { names: ["--contains"], type: "string", key: "contains", default: "", help: "Every name contains this text." },
+    { names: ["--max-samples"], type: "int", key: "maxSamples", range: POSITIVE, help: "Give up after this many draws." },
     { names: ["--unique"], type: "flag", key: "unique", default: false, help: "No name twice." },
     { names: ["--exclude"], type: "string", key: "exclude", help: "Never output a name listed in FILE." },
     { names: ["--batch-size"], type: "int", key: "batchSize", default: DEFAULT_BATCH_SIZE, range: BATCH_SIZE, help: "Names side by side (default 256)." },
+    { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
+  ],
+  complete: [
+    { names: ["--onnx"], type: "string", key: "onnx", help: "Model file." },
+    { names: ["--prefix"], type: "string", key: "prefix", default: "", help: "The names start with this text." },
+    { names: ["-k"], type: "int", key: "k", default: 10, range: K, help: "How many names (default 10)." },
+    { names: ["--max-len"], type: "int", key: "maxLen", range: MAX_LEN, help: "Longest name (default: the model's max_len)." },
+    { names: ["--max-nodes"], type: "int", key: "maxNodes", default: DEFAULT_MAX_NODES, range: NODES, help: "Give up after expanding this many partial names." },
+    { names: ["--format"], type: "choice", key: "format", default: "text", choices: FORMATS, help: "text or jsonl." },
     { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
   ],
   score: [
@@ -64,7 +86,10 @@ const USAGE = `Usage: wavenet-edge COMMAND [OPTIONS]
 
 Commands:
   generate --onnx FILE [-n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--prefix X]
-           [--max-len L] [--unique] [--exclude FILE] [--batch-size B] [--threads T]
+           [--max-len L] [--min-len L] [--suffix X] [--contains X] [--max-samples N] [--unique]
+           [--exclude FILE] [--batch-size B] [--threads T]
+  complete --onnx FILE [--prefix X] [-k K] [--max-len L] [--max-nodes N] [--format text|jsonl]
+           [--threads T]        the k most probable names that start with --prefix (as wn-complete)
   score    --onnx FILE --data FILE      mean NLL per character of every item (end tokens included)
   info     FILE                         what a model file says about itself (JSON)
 `;
@@ -80,8 +105,10 @@ function convert(spec, name, text) {
       throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid ${type}.`);
     }
     const value = BigInt(text.trim().replaceAll("_", ""));
-    if (spec.range && (value < spec.range[0] || value > spec.range[1])) {
-      throw new UsageError(`Invalid value for '${name}': ${value} is not in the range ${spec.range[0]}<=x<=${spec.range[1]}.`);
+    const [low, high] = spec.range ?? [null, null];
+    if (low !== null && value < low || high !== null && value > high) {
+      const range = high === null ? `x>=${low}` : `${low}<=x<=${high}`;
+      throw new UsageError(`Invalid value for '${name}': ${value} is not in the range ${range}.`);
     }
     return spec.key === "seed" ? value : Number(value);
   }
@@ -94,6 +121,10 @@ function convert(spec, name, text) {
       throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not a valid float.`);
     }
     return Number(t);
+  }
+  if (spec.type === "choice" && !spec.choices?.includes(text)) {
+    const choices = (spec.choices ?? []).map(pyRepr).join(", ");
+    throw new UsageError(`Invalid value for '${name}': ${pyRepr(text)} is not one of ${choices}.`);
   }
   return text;
 }
@@ -245,7 +276,8 @@ async function generateCommand(o) {
     | BigInt(Math.floor(Math.random() * 1024)));
   const names = model.generate(o.n, {
     seed, temperature: o.temperature, topK: o.topK ?? null, topP: o.topP ?? null, prefix: o.prefix,
-    maxLen: o.maxLen, unique: o.unique, exclude: banned, batchSize: o.batchSize,
+    maxLen: o.maxLen, unique: o.unique, exclude: banned, batchSize: o.batchSize, minLen: o.minLen,
+    suffix: o.suffix, contains: o.contains, maxSamples: o.maxSamples,
   });
   const out = new Output();
   try {
@@ -256,6 +288,41 @@ async function generateCommand(o) {
   } finally {
     await out.close(); // every name found is printed, also before an error line (gave up after ...)
   }
+}
+
+/**
+ * Python's `format(value, ".6g")` (for a positive finite float): 6 significant digits, fixed notation for
+ * exponents -4..5 else scientific, trailing zeros dropped. (Both round the exact binary value; an exact
+ * tie at the 7th digit, which a probability all but never is, rounds half up here and half to even there.)
+ * @param {number} value
+ */
+export function formatG6(value) {
+  if (value === 0 || !Number.isFinite(value)) return pyFloat(value).replace(/\.0$/, "");
+  const strip = (/** @type {string} */ digits) => (digits.includes(".") ? digits.replace(/0+$/, "").replace(/\.$/, "") : digits);
+  const [mantissa, exponent] = value.toExponential(5).split("e");
+  const exp = Number(exponent);
+  if (exp >= -4 && exp < 6) return strip(value.toFixed(5 - exp));
+  return `${strip(mantissa)}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+}
+
+/**
+ * One line of wn-complete's output: "name<TAB>probability" (.6g), or its JSON line with json.dumps's
+ * spacing, Python's float repr and the logprob rounded to 6 decimals.
+ * @param {import("./complete.js").Completion} item @param {string} format
+ */
+export function completionLine(item, format) {
+  if (format === "jsonl") {
+    return `{"name": ${JSON.stringify(item.name)}, "probability": ${pyFloat(item.probability)}, `
+      + `"logprob": ${pyFloat(Number(item.logprob.toFixed(6)))}}\n`;
+  }
+  return `${item.name}\t${formatG6(item.probability)}\n`;
+}
+
+/** @param {Record<string, any>} o */
+async function completeCommand(o) {
+  const model = await load(o, "complete");
+  const completions = await model.complete(o.prefix, o.k, { maxLen: o.maxLen, maxNodes: o.maxNodes });
+  process.stdout.write(completions.map((item) => completionLine(item, o.format)).join(""));
 }
 
 /** @param {Record<string, any>} o */
@@ -299,7 +366,7 @@ export async function main(args) {
       process.stdout.write(USAGE);
       return command === undefined ? EXIT_BAD_INPUT : 0;
     }
-    if (!(command in COMMANDS)) throw new UsageError(`No such command ${pyRepr(command)} (generate, score or info).`);
+    if (!(command in COMMANDS)) throw new UsageError(`No such command ${pyRepr(command)} (generate, complete, score or info).`);
     if (rest.includes("-h") || rest.includes("--help")) {
       process.stdout.write(USAGE);
       return 0;
@@ -308,6 +375,7 @@ export async function main(args) {
     if (command === "info") await infoCommand(positional);
     else if (positional.length) throw new UsageError(`Got unexpected extra argument (${positional[0]})`);
     else if (command === "generate") await generateCommand(values);
+    else if (command === "complete") await completeCommand(values);
     else await scoreCommand(values);
     return 0;
   } catch (err) {

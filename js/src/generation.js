@@ -22,7 +22,8 @@ export const MAX_BATCH_SIZE = 65536; // rows side by side (runtime/generation.py
 /**
  * @typedef {import("./sampling.js").SamplingParams} SamplingParams
  * @typedef {{ n: number | null, seed: bigint, prefix: string, maxLen: number, batchSize: number,
- *             sampling: SamplingParams }} GenerationRequest
+ *             sampling: SamplingParams, offset: number }} GenerationRequest
+ * (offset: the stream's names are the seed's names offset, offset + 1, ..., with their own random numbers)
  */
 
 /** @param {unknown} value */
@@ -51,25 +52,38 @@ export function checkFilter(exclude, patience) {
 }
 
 /**
+ * `maxLen` a positive integer and `prefix` a string of at most maxLen characters (code points, as Python's
+ * len); WavenetEdgeError otherwise.
+ * @param {unknown} prefix @param {unknown} maxLen
+ */
+export function checkLength(prefix, maxLen) {
+  if (!Number.isInteger(maxLen) || /** @type {number} */ (maxLen) < 1) {
+    throw new WavenetEdgeError(`max-len must be a positive integer, got ${got(maxLen)}`);
+  }
+  if (typeof prefix !== "string") throw new WavenetEdgeError(`prefix must be a string, got ${notA(prefix, "a string")}`);
+  const length = [...prefix].length;
+  if (length > /** @type {number} */ (maxLen)) {
+    throw new WavenetEdgeError(`max-len ${maxLen} is below the length of prefix ${pyRepr(prefix)} (${length})`);
+  }
+}
+
+/**
  * A validated request; WavenetEdgeError words the first bad value as the Python runtime does.
  * @param {{ n?: number | null, seed?: number | bigint | string, prefix?: string, maxLen: number,
- *           batchSize?: number, temperature?: number, topK?: number | null, topP?: number | null }} options
+ *           batchSize?: number, offset?: number, temperature?: number, topK?: number | null,
+ *           topP?: number | null }} options
  * @returns {GenerationRequest}
  */
-export function checkRequest({ n = 1, seed = 0, prefix = "", maxLen, batchSize = DEFAULT_BATCH_SIZE, ...sampling }) {
+export function checkRequest({ n = 1, seed = 0, prefix = "", maxLen, batchSize = DEFAULT_BATCH_SIZE, offset = 0,
+  ...sampling }) {
   const params = checkSampling(sampling);
   checkCount(n);
   const seedValue = seedBigInt(seed);
-  if (!Number.isInteger(maxLen) || maxLen < 1) throw new WavenetEdgeError(`max-len must be a positive integer, got ${got(maxLen)}`);
-  if (typeof prefix !== "string") throw new WavenetEdgeError(`prefix must be a string, got ${notA(prefix, "a string")}`);
-  const length = [...prefix].length;
-  if (length > maxLen) {
-    throw new WavenetEdgeError(`max-len ${maxLen} is below the length of prefix ${pyRepr(prefix)} (${length})`);
-  }
+  checkLength(prefix, maxLen);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
     throw new WavenetEdgeError(`batch size must be an integer in 1..${MAX_BATCH_SIZE}, got ${got(batchSize)}`);
   }
-  return { n, seed: seedValue, prefix, maxLen, batchSize, sampling: params };
+  return { n, seed: seedValue, prefix, maxLen, batchSize, sampling: params, offset };
 }
 
 /**
@@ -99,8 +113,9 @@ async function prefixTemplate(runner, prefixIds) {
 }
 
 /**
- * Names 0, 1, 2, ... in index order, each as soon as it and every name before it are finished. A name
- * includes the prefix and has at most maxLen characters (then the end token is forced).
+ * Names offset, offset + 1, ... in index order, each as soon as it and every name before it are finished.
+ * A name includes the prefix and has at most maxLen characters (then the end token is forced; the model
+ * API asks for maxLen + 1 and drops the names that reach it, runtime/constraints.py).
  * @param {any} runner a StepRunner or WindowRunner
  * @param {import("./vocab.js").Vocab} vocab
  * @param {GenerationRequest} request
@@ -118,7 +133,8 @@ export async function* generateStream(runner, vocab, request) {
   let width = total === null ? request.batchSize : Math.min(request.batchSize, total);
   const rows = runner.rows(startState, startToken, width);
   const draws = new RowUniforms(request.seed, width); // row r's next uniform: draws.next(r)
-  for (let r = 0; r < width; r++) draws.start(r, r);
+  const offset = request.offset;
+  for (let r = 0; r < width; r++) draws.start(r, offset + r);
   let index = Array.from({ length: width }, (_, r) => r); // name of each row
   let position = new Int32Array(width); // characters each row has added
   let texts = new Array(width).fill("");
@@ -148,7 +164,7 @@ export async function* generateStream(runner, vocab, request) {
         position[r] = 0;
         texts[r] = "";
         rows.reset(r);
-        draws.start(r, index[r]);
+        draws.start(r, offset + index[r]);
       } else {
         keep ??= new Array(width).fill(true);
         keep[r] = false;

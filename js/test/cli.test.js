@@ -37,7 +37,7 @@ test("bad input: one line 'Error: ...' on stderr and exit status 2", () => {
     [["generate", "--onnx", "nope.onnx"], "Error: nope.onnx: no such file\n"],
     [["generate", "-n", "3"], "Error: Missing option '--onnx'. (wavenet-edge generate --onnx FILE)\n"],
     [["generate", "--onnx", model, "--exclude", "nope.txt"], "Error: --exclude nope.txt: no such file\n"],
-    [["frobnicate"], "Error: No such command 'frobnicate' (generate, score or info).\n"],
+    [["frobnicate"], "Error: No such command 'frobnicate' (generate, complete, score or info).\n"],
   ];
   for (const [args, stderr] of cases) {
     const result = run(args);
