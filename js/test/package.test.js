@@ -44,10 +44,11 @@ test("npm pack, installed offline into a fresh app: shippedModel() gives Python'
   assert.equal(printed, plain.names.slice(0, 20).map((name) => `${name}\n`).join(""));
 });
 
-test("Node reads files with node:fs/promises (package.json imports #read-file); the browser build says to pass a URL", async () => {
+test("#read-file (package.json imports): node:fs/promises in Node; the browser's says to pass a URL", async () => {
   assert.equal((await import("#read-file")).readFile, fs.readFile);
-  await assert.rejects(browserReadFile("models/x.onnx"), { message: "this is wavenet-edge's browser build, which reads no "
-    + 'local files: pass a URL (http:, https:, blob:, data:) or the model\'s bytes instead of "models/x.onnx"' });
+  await assert.rejects(browserReadFile("models/x.onnx"), { message: "this is wavenet-edge's browser build, which "
+    + "reads no local files: pass a URL (http:, https:, blob:, data:) or the model's bytes instead of "
+    + '"models/x.onnx"' });
 });
 
 test("engines: require(\"wavenet-edge\") (require of ES modules) works on the Node versions package.json names", () => {

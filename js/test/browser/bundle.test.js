@@ -3,7 +3,8 @@
 // 127.0.0.1 and opened in headless Chromium, gives `wn-generate --onnx models/wavenet.int8.onnx -n 10 --seed 1`'s
 // names from the model in the package; every file the page asks for comes from its own origin.
 import assert from "node:assert/strict";
-import { copyFileSync, createReadStream, readFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, createReadStream, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -38,7 +39,8 @@ async function serve(root) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "Content-Type": TYPES[/** @type {keyof TYPES} */ (path.extname(file))] ?? "application/octet-stream" });
+    const type = TYPES[/** @type {keyof TYPES} */ (path.extname(file))] ?? "application/octet-stream";
+    res.writeHead(200, { "Content-Type": type });
     createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
@@ -94,4 +96,18 @@ test("npm pack + esbuild --platform=browser (nothing external) + headless Chromi
   assert.deepEqual(requests.filter((url) => !url.startsWith(`${server.url}/`)), []);
   assert.deepEqual(responses.filter((r) => !r.startsWith("200 ")), []);
   assert.ok(requests.some((url) => /\/ort-wasm-simd-threaded-\w+\.wasm$/.test(url)), requests.join("\n"));
+});
+
+test("esbuild's default format (iife, no import.meta) builds quietly; shippedModel() says to pass a URL", async (t) => {
+  const { app } = packedApp(t, []);
+  writeFileSync(path.join(app, "main.js"), `import { shippedModel } from "wavenet-edge";
+    try { shippedModel(); } catch (err) { console.log(err.name + ": " + err.message); }`);
+  const built = await esbuild.build({
+    absWorkingDir: app, entryPoints: ["main.js"], bundle: true, platform: "browser", outfile: "out.js",
+    logLevel: "silent",
+  });
+  assert.deepEqual([...built.errors, ...built.warnings], []); // esbuild says nothing of import.meta in node_modules
+  assert.equal(execFileSync(process.execPath, ["out.js"], { cwd: app, encoding: "utf8" }).trim(), "ModelFileError: "
+    + "shippedModel('default'): this build of wavenet-edge has no import.meta.url (a bundle in a format without it?): "
+    + 'pass the model\'s URL, e.g. import it from "wavenet-edge/models/wavenet.int8.onnx" (README, Bundlers)');
 });
