@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.common.dataset import file_sha256, read_items, split_items
 from wavenet_edge.train.download import KNOWN_DATASETS, resolve_data
 from wavenet_edge.train.recipes import RECIPES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the sweep's table
+from sweep import read_results, table_lines  # noqa: E402
 
 LABELS = {"lecture": "the lecture's model, same data and split"}  # other runs: their recipe's or record's description
 
@@ -149,6 +153,13 @@ def main() -> None:
         lines += ["| file | size | val | change vs fp32 |", "|---|---:|---:|---:|",
                   f"| fp32 (`{Path(args.onnx).name}`) | {size / 1024:.0f} KiB | {onnx_losses['val']:.4f} | |",
                   int8_line, ""]
+    sweep = read_results()
+    if sweep:
+        lines += ["## The sweep (`python benchmarks/sweep.py --report`)", "",
+                  "Every configuration tried, one run each at seed 42 unless named, trained by "
+                  "`wn-train --data names --recipe R [options] --seed S --threads 1` (one or two runs at a time on "
+                  "the 2-core machine; wall times of runs side by side are longer); val chose the checkpoint, test "
+                  "was measured once on it.", "", *table_lines(sweep), ""]
     lines += [
         f"## Samples (`wn-generate -n 20 --seed {args.seed}`)",
         "",
