@@ -217,7 +217,7 @@ export class WavenetModel {
    * @param {string} [prefix] @param {number} [k] @param {CompleteOptions} [options]
    * @returns {Promise<import("./complete.js").Completion[]>}
    */
-  complete(prefix = "", k = 10, options = {}) {
+  async complete(prefix = "", k = 10, options = {}) {
     checkKeys(options, COMPLETE_OPTIONS, "complete");
     const { maxLen, maxNodes = DEFAULT_MAX_NODES } = options;
     const limit = maxLen ?? this.metadata.config.max_len;
