@@ -12,6 +12,12 @@ export const DEFAULT_PATIENCE: number;
 export const MAX_BATCH_SIZE: number;
 /** threads range: 1..MAX_THREADS (1024), as WavenetModel.load in Python */
 export const MAX_THREADS: number;
+/** complete(): default maxNodes (partial names expanded before CompletionError) */
+export const DEFAULT_MAX_NODES: number;
+/** complete(): k range 1..MAX_K (1000) */
+export const MAX_K: number;
+/** complete(): maxNodes range 1..MAX_NODES (10,000,000) */
+export const MAX_NODES: number;
 /** The range of every integer config setting (runtime/config.py LIMITS): [low, high]. */
 export const LIMITS: Readonly<Record<string, readonly [number, number]>>;
 
@@ -20,6 +26,10 @@ export class VocabError extends WavenetEdgeError {}
 export class ModelFileError extends WavenetEdgeError {}
 /** A model setting that makes no sense (a file's config: wrapped in a ModelFileError by loadModel). */
 export class ConfigError extends WavenetEdgeError {}
+/** complete() expanded maxNodes partial names without finding k completions. */
+export class CompletionError extends WavenetEdgeError {}
+/** Constrained generate(): maxSamples draws gave fewer than n names that fit (the message gives the acceptance rate). */
+export class ConstraintError extends WavenetEdgeError {}
 
 export class Vocab {
   constructor(chars: string[]);
@@ -108,6 +118,30 @@ export interface GenerateOptions extends SamplingOptions {
   batchSize?: number;
   /** unique/exclude: give up after this many rejected names in a row (a positive integer) */
   patience?: number;
+  /** shortest name in characters (prefix included; default 0) */
+  minLen?: number;
+  /** every name ends with this text */
+  suffix?: string;
+  /** every name contains this text */
+  contains?: string;
+  /** with constraints: ConstraintError after this many draws (default max(100000, 1000 n)) */
+  maxSamples?: number;
+}
+
+/** Unknown keys are refused (WavenetEdgeError naming them and the known ones). */
+export interface CompleteOptions {
+  /** longest name in characters (default: the model's config.max_len) */
+  maxLen?: number;
+  /** CompletionError after expanding this many partial names, 1..10,000,000 (default 20,000) */
+  maxNodes?: number;
+}
+
+export interface Completion {
+  name: string;
+  /** p(name, then the end token) under the model at temperature 1 */
+  probability: number;
+  /** its natural log (the value score() gives the name) */
+  logprob: number;
 }
 
 export interface ScoreResult {
@@ -125,8 +159,17 @@ export class WavenetModel {
   readonly metadata: ModelMetadata;
   readonly source: string;
   readonly graph: "step" | "window";
-  /** Names in index order, each as soon as it is done; the same names as the Python runtime for the same options. */
+  /**
+   * Names in index order, each as soon as it is done; the same names as the Python runtime for the same options.
+   * minLen, maxLen, suffix, contains: exact draws from the model restricted to such names (the others are
+   * skipped, so a seed's names keep their order); a name longer than maxLen is not produced, never cut.
+   */
   generate(n: number | null, options?: GenerateOptions): AsyncGenerator<string>;
+  /**
+   * The k (1..1000, default 10) most probable complete names that start with `prefix`, most probable first,
+   * equal probabilities in name order: exact (a best-first search), the Python runtime's list (wn-complete).
+   */
+  complete(prefix?: string, k?: number, options?: CompleteOptions): Promise<Completion[]>;
   score(items: Iterable<string>): Promise<ScoreResult>;
 }
 
