@@ -121,7 +121,7 @@ async function readSource(source, name) {
   if (source instanceof ArrayBuffer) return [new Uint8Array(source), name ?? "model bytes"];
   const where = name ?? String(source);
   if (isNode && (typeof source === "string" && !looksLikeUrl(source) || source instanceof URL && source.protocol === "file:")) {
-    const { readFile } = await import("node:fs/promises");
+    const { readFile } = await import("#read-file"); // node:fs/promises in Node; package.json "imports"
     try {
       return [new Uint8Array(await readFile(source)), where];
     } catch (err) {
