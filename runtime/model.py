@@ -4,6 +4,9 @@
     model.generate(5, seed=0, temperature=0.8)                 # ["emma", ...]
     model.score(["emma", "olivia"]).nll_per_char
 
+    with WavenetModel.load("wavenet.onnx", threads=4) as model:   # big requests on 4 worker processes
+        model.generate(1_000_000, seed=0, batch_size=4096)       # the same names as with threads=1
+
 Only numpy and onnxruntime: no torch, no onnx package.
 """
 
@@ -30,13 +33,16 @@ from .generation import (
     GenerationRequest,
     encode_prefix,
     filter_names,
+    generate_stream,
 )
 from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
+from .process_pool import ProcessPool, processes_supported
+from .process_worker import file_stat
 from .providers import CPU, ProviderError, create_session, resolve_providers
 from .sampling import SamplingParams
-from .scoring import ScoreResult, score
-from .workers import parallel_stream, physical_cores, worker_count
+from .scoring import ScoreResult, encode_items, score, summarize
+from .workers import physical_cores, score_worker_count, worker_count
 
 __all__ = ["SHIPPED_MODELS", "SHIPPED_PACKAGE", "WavenetModel", "shipped_model_path"]
 
@@ -106,18 +112,43 @@ def _check_io(session: ort.InferenceSession, metadata: ModelMetadata, where: str
 class WavenetModel:
     """An exported wavenet-edge model on an ONNX Runtime session. Build it with `WavenetModel.load`."""
 
-    def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata, path: Path, threads: int = 1):
+    def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata, path: Path, threads: int = 1,
+                 processes: bool = True):
         self.session = session
         self.metadata = metadata
         self.path = path
-        self.threads = threads  # generation workers (see runtime/workers.py)
-        self._runners: list[GraphRunner] = [make_runner(session, metadata) for _ in range(threads)]
+        self.threads = threads  # workers for big requests (see runtime/workers.py)
+        self._runner = make_runner(session, metadata)
+        # worker processes open the file themselves: only for a plain CPU session of a file still as loaded
+        self._pool: ProcessPool | None = None
+        if threads > 1 and processes and processes_supported():
+            try:
+                self._pool = ProcessPool(path, file_stat(str(path)), size=threads)
+            except OSError:  # the file has gone since the session read it: this process alone
+                self._pool = None
 
     @property
     def runner(self) -> GraphRunner:
-        """The graph runner of the first worker: steps the graph one token per row (runtime/graphs.py), for
-        tools that drive the graph themselves (benchmarks, the .ort check, the JS fixtures)."""
-        return self._runners[0]
+        """The graph runner of this process's session: steps the graph one token per row (runtime/graphs.py),
+        for tools that drive the graph themselves (benchmarks, the .ort check, the JS fixtures)."""
+        return self._runner
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the worker processes running now (none until a request needs them)."""
+        return [] if self._pool is None else self._pool.pids
+
+    def close(self) -> None:
+        """Stop the worker processes, if any ran (a later big request starts them again). Also done when the
+        model is collected and at interpreter exit; `with WavenetModel.load(...) as model:` does it at the end."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> WavenetModel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
     def load(cls, path: str | Path, provider: str | Sequence[str] = "auto", threads: int | None = None,
@@ -126,11 +157,14 @@ class WavenetModel:
 
         provider: "auto" (CUDA when installed, else CPU), "cpu", "cuda", an exact ONNX Runtime provider name,
         or a list of those in priority order. A provider that is not installed is an error, never a silent
-        CPU fallback. threads: on the CPU, generation splits its rows over this many worker threads, each
-        running the graph on its own core, with exactly the names of one thread (None: every physical core;
-        a batch gets at most one worker per 64 rows, so batch 1 runs on one); ONNX Runtime runs each call
-        on one thread. On other providers: ONNX Runtime's intra-op threads, one worker.
-        session_options: your own onnxruntime.SessionOptions (threads still applies as above).
+        CPU fallback. threads: on the CPU, the most worker processes a big request is split over (None: every
+        physical core); each opens the file with its own session and makes a contiguous block of the names
+        (or of the items to score), merged in order, so the names, log-probabilities and scores are those of
+        one process to the bit. Small requests stay in this process (runtime/workers.py); the workers start
+        on the first request that needs them and stay until close() (or the end of the interpreter). Every
+        session runs its graph on one thread. On other providers: ONNX Runtime's intra-op threads, no workers.
+        session_options: your own onnxruntime.SessionOptions for this process's session (threads still
+        sets its intra-op threads as above); workers could not share them, so everything then runs here.
         Raises ModelFileError (missing, not ONNX, truncated, not a wavenet-edge model, unsupported format
         version, graph not matching the contract) or ProviderError, each one line.
         """
@@ -152,7 +186,7 @@ class WavenetModel:
         metadata = ModelMetadata.from_props(props, where=str(path))
         _check_io(session, metadata, str(path))
         check_graph(session, metadata, str(path))  # widths and one step against the metadata
-        return cls(session, metadata, path, threads=min(workers, MAX_THREADS))
+        return cls(session, metadata, path, threads=min(workers, MAX_THREADS), processes=session_options is None)
 
     @classmethod
     def load_shipped(cls, model: str = "default", **kwargs) -> WavenetModel:
@@ -212,8 +246,7 @@ class WavenetModel:
                 raise WavenetEdgeError(f"{option} {text!r}: characters not in the model's vocabulary: "
                                        f"{''.join(unknown)!r} (allowed: {''.join(self.metadata.vocab.chars)!r})")
         if request.n is None:
-            runners = self._runners[:worker_count(self.threads, request)]
-            stream = parallel_stream(runners, self.metadata.vocab, request, logprobs=return_logprobs)
+            stream = self._stream(request, return_logprobs, names=n)  # n: a guess at the names needed
             stream = constrain(stream, constraints, n, budget)
             if n is not None and not filtering:
                 stream = itertools.islice(stream, n)
@@ -240,9 +273,7 @@ class WavenetModel:
         request = GenerationRequest(n=count, seed=seed, prefix=prefix, max_len=limit + 1, batch_size=batch_size,
                                     sampling=SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p))
         constraints = NameConstraints(max_len=limit)
-        runners = self._runners[:worker_count(self.threads, request)]
-        return [(index, name, cast(float, logprob))
-                for index, name, logprob in parallel_stream(runners, self.metadata.vocab, request, True, offset=start)
+        return [(index, name, cast(float, logprob)) for index, name, logprob in self._stream(request, True, start)
                 if constraints.accepts(name)]
 
     def _topped_up(self, request: GenerationRequest, constraints: NameConstraints, budget: int,
@@ -255,8 +286,7 @@ class WavenetModel:
             if drawn >= budget:
                 raise too_rare(constraints, found, drawn, wanted)
             part = replace(request, n=min(wanted - found, budget - drawn))
-            runners = self._runners[:worker_count(self.threads, part)]
-            for item in parallel_stream(runners, self.metadata.vocab, part, logprobs, offset=drawn):
+            for item in self._stream(part, logprobs, offset=drawn):
                 if constraints.accepts(item[1]):
                     found += 1
                     yield item
@@ -288,7 +318,28 @@ class WavenetModel:
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""
-        return score(self._runners, self.metadata.vocab, list(items))
+        items = list(items)
+        workers = score_worker_count(self.threads, len(items), self._started())
+        if workers == 1:
+            return score(self._runner, self.metadata.vocab, items)
+        assert self._pool is not None
+        encoded = encode_items(self.metadata.vocab, items)  # a bad item is named by its number in all of them
+        return summarize(encoded, self._pool.score(items, workers))
+
+    def _started(self) -> int:
+        return 0 if self._pool is None else self._pool.started
+
+    def _stream(self, request: GenerationRequest, logprobs: bool, offset: int = 0,
+                names: int | None = None) -> Iterator[tuple[int, str, float | None]]:
+        """The request's names offset, offset + 1, ... as (index, name, logprob): in this process, or on
+        worker processes when the request is big enough (workers.worker_count); the same items either way.
+        names: how many names an endless request is expected to need (None: no idea)."""
+        workers = worker_count(self.threads, request, self._started(), names) if self._pool is not None else 1
+        if workers == 1:
+            return ((index + offset, name, logprob) for index, name, logprob
+                    in generate_stream(self._runner, self.metadata.vocab, request, logprobs, first=offset))
+        assert self._pool is not None
+        return self._pool.generate(request, logprobs, workers, offset)
 
     def __repr__(self) -> str:
         return f"WavenetModel({str(self.path)!r}, graph={self.graph!r}, providers={self.providers})"

@@ -25,7 +25,7 @@ from .graphs import GraphRunner, WindowRunner
 from .sampling import log_softmax
 from .vocab import BOUNDARY_ID, Vocab
 
-__all__ = ["ScoreResult", "encode_items", "score"]
+__all__ = ["ScoreResult", "encode_items", "score", "summarize"]
 
 STEP_BATCH = 1024  # items per step-graph batch
 SEGMENT = 256  # step-graph steps whose inputs are gathered at once (items are scored in pieces this long)
@@ -184,6 +184,13 @@ def score(runners: GraphRunner | Sequence[GraphRunner], vocab: Vocab, items: Seq
     logprobs = np.zeros(len(encoded))
     jobs = _window_jobs(encoded) if isinstance(runners[0], WindowRunner) else _step_jobs(encoded)
     _run_jobs(jobs, runners, logprobs)
+    return summarize(encoded, logprobs)
+
+
+def summarize(encoded: Sequence[Sequence[int]], logprobs: Sequence[float] | np.ndarray) -> ScoreResult:
+    """The ScoreResult of items with token ids `encoded` and log-probabilities `logprobs` (in the same order;
+    worker processes send their blocks' values, merged here as one process's)."""
+    values = np.asarray(logprobs, dtype=np.float64)
     n_chars = sum(len(ids) + 1 for ids in encoded)
-    return ScoreResult(logprobs=[float(x) for x in logprobs], nll_per_char=float(-logprobs.sum() / n_chars),
-                       n_items=len(items), n_chars=n_chars)
+    return ScoreResult(logprobs=[float(x) for x in values], nll_per_char=float(-values.sum() / n_chars),
+                       n_items=len(encoded), n_chars=n_chars)

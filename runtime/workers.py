@@ -1,36 +1,31 @@
-"""Generation on several cores: the names of one request are dealt out to k worker threads, each running
-its own generation loop on its own rows of the same ONNX Runtime session, and merged back in index order.
+"""How many workers a request gets: one (this process) for small requests, up to `threads` worker
+processes (runtime/process_pool.py) for big ones.
 
-    stream = parallel_stream(runners, vocab, GenerationRequest(n=1000, seed=0, batch_size=1024))
-    for index, name, logprob in stream: ...                 # exactly what generate_stream would give
+    worker_count(threads=4, request=GenerationRequest(n=1_000_000, batch_size=4096))   # 4
+    worker_count(threads=4, request=GenerationRequest(n=1_000))                         # 1: not worth a process
 
-Worker w generates names w, w + k, w + 2k, ... with those names' own random numbers (generate_stream's
-first/stride), so the names and log-probabilities are exactly those of one thread, whatever k. Threads,
-not processes: onnxruntime releases the GIL while a graph runs, and numpy while it works on whole
-arrays, so k threads keep k cores busy at large batches without copying the model or the names between
-processes. Each session runs its kernels on the calling thread (intra-op threads 1): the per-node work
-of this model is too small to split (2 intra-op threads were slower than 1 at batch 1024).
+A worker process costs its start-up once per model (python, numpy and onnxruntime imported, the session
+opened: 0.2 to 0.35 s on this project's 2-core machine, while one core makes about 90,000 names per second
+with the shipped model at batch 256, fewer with the large one), then a few milliseconds per call. So a
+request starts the workers only from START_NAMES names on; once they run, it uses as many of them as
+give each at least MIN_NAMES_PER_WORKER names. Each worker also keeps at least MIN_ROWS_PER_WORKER rows
+of the batch (a batch of 64 rows or fewer, batch 1 among them, stays in one process). The split never
+changes the output: names and scores are those of one process, whatever the count.
 """
 
 from __future__ import annotations
 
-import collections
 import os
-import queue
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
-from .generation import GenerationRequest, generate_chunks, generate_stream
-from .graphs import GraphRunner
-from .vocab import Vocab
+from .generation import GenerationRequest
 
-__all__ = ["MIN_ROWS_PER_WORKER", "physical_cores", "parallel_stream", "worker_count"]
+__all__ = ["MIN_NAMES_PER_WORKER", "MIN_ROWS_PER_WORKER", "START_NAMES", "physical_cores", "score_worker_count",
+           "worker_count"]
 
-MIN_ROWS_PER_WORKER = 64  # below this many rows a worker's per-step Python overhead outweighs the second core
-_QUEUE_CHUNKS = 256  # lists of names (one per step) a worker may run ahead of the reader
-_POLL_S = 0.1
+MIN_ROWS_PER_WORKER = 64  # below this many rows a worker's per-step overhead outweighs the second core
+START_NAMES = 50_000  # names (or items to score) from which a request starts worker processes
+MIN_NAMES_PER_WORKER = 4_096  # names (or items) per worker once they run: a call costs a few ms
 
 
 def physical_cores() -> int:
@@ -49,70 +44,25 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def worker_count(threads: int, request: GenerationRequest) -> int:
-    """Workers for a request: at most `threads`, and at least MIN_ROWS_PER_WORKER rows each (batch 1: one)."""
+def _by_size(threads: int, count: int | None, started: int) -> int:
+    """Workers for `count` names or items (None: endless) with `started` worker processes running already."""
+    if count is None:
+        return threads
+    workers = max(1, min(threads, count // MIN_NAMES_PER_WORKER))
+    if workers > started and count < START_NAMES:  # more processes would not pay for their start-up
+        workers = max(1, min(workers, started))
+    return workers
+
+
+def worker_count(threads: int, request: GenerationRequest, started: int = 0, names: int | None = None) -> int:
+    """Workers for a generation request: at most `threads`, each with at least MIN_ROWS_PER_WORKER rows of the
+    batch, and by its size (see the module). names: for an endless request, the names it is expected to
+    need (unique, exclude, constraints: at least n); None: as many as it is given. 1 means this process."""
     width = request.batch_size if request.n is None else min(request.batch_size, request.n)
-    return max(1, min(threads, width // MIN_ROWS_PER_WORKER))
+    by_rows = max(1, min(threads, width // MIN_ROWS_PER_WORKER))
+    return _by_size(by_rows, request.n if request.n is not None else names, started)
 
 
-def _share(request: GenerationRequest, worker: int, workers: int) -> GenerationRequest:
-    """Worker `worker`'s part: names worker, worker + workers, ...; its share of the batch."""
-    n = None if request.n is None else (request.n - worker + workers - 1) // workers
-    return replace(request, n=n, batch_size=(request.batch_size + workers - 1) // workers)
-
-
-def parallel_stream(runners: Sequence[GraphRunner], vocab: Vocab, request: GenerationRequest,
-                    logprobs: bool = True, offset: int = 0) -> Iterator[tuple[int, str, float | None]]:
-    """generate_stream over len(runners) worker threads (one runner each); the same items in the same order.
-    offset: the stream's names are the request's names offset, offset + 1, ... (their random numbers too)."""
-    workers = len(runners)
-    if workers == 1:
-        for index, name, logprob in generate_stream(runners[0], vocab, request, logprobs, first=offset):
-            yield index + offset, name, logprob
-        return
-    stop = threading.Event()
-    queues: list[queue.Queue] = [queue.Queue(maxsize=_QUEUE_CHUNKS) for _ in range(workers)]
-
-    def put(worker: int, item) -> bool:
-        while not stop.is_set():
-            try:
-                queues[worker].put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work(worker: int) -> None:
-        share = _share(request, worker, workers)
-        try:
-            if share.n == 0:
-                return
-            for chunk in generate_chunks(runners[worker], vocab, share, logprobs, first=offset + worker,
-                                         stride=workers):
-                if not put(worker, chunk):  # one list per step: one hand-over for all the names it finished
-                    return
-        except BaseException as err:  # handed to the reader, which raises it
-            put(worker, err)
-
-    threads = [threading.Thread(target=work, args=(w,), daemon=True, name=f"wavenet-edge-{w}") for w in range(workers)]
-    for thread in threads:
-        thread.start()
-    # names handed over and not yet yielded
-    buffers: list[collections.deque] = [collections.deque() for _ in range(workers)]
-    try:
-        index = 0
-        while request.n is None or index < request.n:
-            buffer = buffers[index % workers]
-            while not buffer:
-                chunk = queues[index % workers].get()
-                if isinstance(chunk, BaseException):
-                    raise chunk
-                buffer.extend(chunk)
-            _, name, logprob = buffer.popleft()
-            yield index + offset, name, logprob
-            index += 1
-    finally:
-        stop.set()
-        for thread in threads:
-            if thread is not threading.current_thread():  # an abandoned stream may be collected by a worker
-                thread.join()
+def score_worker_count(threads: int, items: int, started: int = 0) -> int:
+    """Workers for scoring `items` items (see the module). 1 means this process."""
+    return _by_size(threads, items, started)
