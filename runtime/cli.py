@@ -99,8 +99,8 @@ def _notes_on_stderr(enabled: bool) -> Iterator[None]:
 
 def _provider_options(func):
     func = click.option("--threads", type=THREADS, default=None,
-                        help="CPU cores to use: rows are split over this many threads, with the same results "
-                             "(default: every physical core; batch 1 uses one).")(func)
+                        help="CPU cores to use: a big request is split over this many worker processes, with the "
+                             "same results (default: every physical core; small requests and batch 1 use one).")(func)
     func = click.option("--provider", default="auto", show_default=True,
                         help="auto (the best that works here), cpu, cuda or an exact ONNX Runtime provider name; "
                              "a named provider that cannot run is an error.")(func)
@@ -145,8 +145,9 @@ def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, pre
             banned.update(read_items(exclude))
         except DataError as err:
             raise WavenetEdgeError(f"--exclude {err}") from None
-    with _notes_on_stderr(verbose):
-        model = _load(onnx_path, shipped, provider, threads)
+    # the library's notes until the command ends: the load's, and the worker processes' start
+    click.get_current_context().with_resource(_notes_on_stderr(verbose))
+    model = _load(onnx_path, shipped, provider, threads)
     if seed is None:
         import secrets  # only here: it imports hmac and random, 5 ms of every start-up
 
