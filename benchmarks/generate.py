@@ -3,6 +3,7 @@
     python benchmarks/generate.py                      # the shipped model (models/wavenet.pt, .onnx), ~6 min
     python benchmarks/generate.py --results benchmarks/results       # also writes generate.txt and generate.json
     python benchmarks/generate.py --seconds 1 --repeats 2 --cli-runs 3 --no-compile   # ~1 min, a rough look
+    python benchmarks/generate.py --scaling-only       # worker processes alone: 1 against 2, 3 runs (~1 min)
 
 Contenders, each at batch 1 and batch 1024 (rows generated concurrently), all with the same thread
 count k (torch.set_num_threads(k), ONNX Runtime intra-op threads k):
@@ -26,8 +27,17 @@ with a forced end token, as in the runtime.
 Each measurement: a warm-up, a calibration run, then --repeats runs sized to --seconds in all (or to
 --chars characters each); the best run's characters per wall-clock second is reported.
 
-With k threads, torch runs with torch.set_num_threads(k) and the runtime with threads=k (k worker threads,
-each row on one of them: runtime/workers.py).
+With k threads, torch runs with torch.set_num_threads(k) and the runtime with threads=k (up to k worker
+processes for a big request, each with a contiguous block of the names: runtime/process_pool.py).
+
+Worker processes (issue 17, item 1), also alone with --scaling-only: --scaling-runs back-to-back runs, each
+timing WavenetModel.generate of --scaling-names names at each --scaling-batches batch size in this process
+(threads=1) and on 2 worker processes (threads=2, its pool started before: it lives with the model), the
+two giving the same names (checked). The goal: >= 1.9x in every run. On a machine with 16 physical cores
+16 workers are measured too (goal >= 12x); elsewhere the script prints a MODEL of 16 workers, labelled as
+such: Amdahl's law with the serial fraction s = 2 / S2 - 1 that the worst run's 2-worker speedup S2 implies,
+capped by the merging process's own ceiling (one core's names per second over its CPU seconds per name,
+measured in the same runs).
 
 Also measured, in the same run: the matrix-product ceiling of (d)'s step graph: the very Gemms of one step
 (the shapes of the graph's weight matrices, at the large batch), alone, in onnxruntime (one graph of just
@@ -69,6 +79,7 @@ from wavenet_edge.export.wrappers import StepGraph, initial_state
 from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.sampling import Sampler, SamplingParams
 from wavenet_edge.runtime.vocab import BOUNDARY_ID
+from wavenet_edge.runtime.workers import physical_cores
 from wavenet_edge.train.checkpoint import load_checkpoint, model_from_checkpoint
 from wavenet_edge.train.models import WaveNet, count_parameters
 
@@ -84,6 +95,9 @@ GOAL_RATIO_BIG = 20.0  # (d) / (a) at the large batch, one thread
 GOAL_CEILING_SHARE = 0.80  # (d)'s graph at the large batch, one thread, of the same matmuls alone
 GOAL_THREAD_SCALING = 1.8  # (d) with 2 threads / with 1 thread, at the large batch
 GOAL_CLI_S = 0.25  # wn-generate -n 10, wall seconds
+GOAL_WORKERS_2 = 1.9  # 2 worker processes / 1 process, at batch >= 4096, in every run (issue 17)
+GOAL_WORKERS_16 = 12.0  # 16 worker processes / 1 process (measured on 16 physical cores, modelled elsewhere)
+MODEL_WORKERS = 16
 CLI_MODULE = "wavenet_edge.runtime.cli"  # what wn-generate imports before it does anything
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -326,6 +340,104 @@ def wn_generate_path() -> str:
     return found
 
 
+# ---------------------------------------------------------------------------------------------- worker processes
+
+@dataclass
+class ScalingRun:
+    batch: int
+    names: int
+    chars: int
+    seconds: dict[int, float]  # workers -> wall seconds of the same names
+    parent_cpu_s: dict[int, float]  # workers -> this process's CPU seconds (the merge, for k > 1)
+
+    def speedup(self, workers: int) -> float:
+        return self.seconds[1] / self.seconds[workers]
+
+
+def worker_scaling(step_path: Path, batches: list[int], names: int, runs: int) -> list[ScalingRun]:
+    """`runs` back-to-back rounds: at each batch size, `names` names in this process, on 2 worker processes,
+    and on 16 where the machine has 16 physical cores; the same names every time (checked)."""
+    counts = [2] + ([MODEL_WORKERS] if physical_cores() >= MODEL_WORKERS else [])
+    models = {1: WavenetModel.load(step_path, provider="cpu", threads=1)}
+    for k in counts:
+        models[k] = WavenetModel.load(step_path, provider="cpu", threads=k)
+        models[k].generate(names, seed=0, batch_size=max(batches))  # starts its pool; warms every session
+    models[1].generate(min(names, 20_000), seed=0, batch_size=max(batches))
+    done = []
+    for run_number in range(runs):
+        for batch in batches:
+            seed = 1000 + run_number
+            seconds, cpu, outputs = {}, {}, {}
+            for k, model in models.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                outputs[k] = model.generate(names, seed=seed, batch_size=batch)
+                seconds[k], cpu[k] = time.perf_counter() - t0, time.process_time() - c0
+            if any(out != outputs[1] for out in outputs.values()):
+                sys.exit(f"worker processes gave other names than one process (seed {seed}, batch {batch})")
+            chars = sum(len(name) + 1 for name in outputs[1])
+            done.append(ScalingRun(batch, names, chars, seconds, cpu))
+            print(f"  run {run_number + 1}, batch {batch}: " + ", ".join(
+                f"{k} worker(s) {seconds[k]:.3f} s ({chars / seconds[k]:,.0f} chars/s)" for k in seconds),
+                file=sys.stderr, flush=True)
+    for model in models.values():
+        model.close()
+    return done
+
+
+def amdahl(serial: float, workers: int) -> float:
+    """Amdahl's law: the speedup of `workers` workers when a fraction `serial` of one worker's time does not split."""
+    return 1.0 / (serial + (1.0 - serial) / workers)
+
+
+def scaling_report(runs: list[ScalingRun]) -> tuple[list[tuple[str, str, bool]], dict]:
+    """Print the table and the 16-worker model; the goals (text, value, pass) and a record for the JSON."""
+    print()
+    print(f"Worker processes (threads=k: k processes, contiguous blocks of the names), {runs[0].names:,} names "
+          f"per call, wall clock; the same names on every count:")
+    print()
+    counts = sorted(runs[0].seconds)
+    print("| run | batch |" + "".join(f" {k} worker(s), chars/s |" for k in counts) + "".join(
+        f" {k} vs 1 |" for k in counts[1:]) + " merge CPU s per name (2) |")
+    print("|--:|--:|" + "--:|" * (2 * len(counts) - 1) + "--:|")
+    for number, run in enumerate(runs):
+        print(f"| {number // len({r.batch for r in runs}) + 1} | {run.batch} |"
+              + "".join(f" {run.chars / run.seconds[k]:,.0f} |" for k in counts)
+              + "".join(f" {run.speedup(k):.2f}x |" for k in counts[1:])
+              + f" {run.parent_cpu_s[2] / run.names * 1e6:.2f} us |")
+    goals = []
+    big = [run for run in runs if run.batch >= 4096]
+    for run_number, run in enumerate(big):
+        goals.append((f"2 workers >= {GOAL_WORKERS_2}x 1 at batch {run.batch} (run {run_number + 1} of {len(big)})",
+                      f"{run.speedup(2):.2f}x", run.speedup(2) >= GOAL_WORKERS_2))
+    record: dict = {"runs": [asdict(run) for run in runs]}
+    if MODEL_WORKERS in counts:
+        worst = min(run.speedup(MODEL_WORKERS) for run in big or runs)
+        goals.append((f"{MODEL_WORKERS} workers >= {GOAL_WORKERS_16:.0f}x 1 (measured, worst run)", f"{worst:.2f}x",
+                       worst >= GOAL_WORKERS_16))
+        return goals, record
+    # A MODEL, not a measurement: Amdahl's law from the serial fraction the 2-worker runs imply, capped by the
+    # merging process (it handles every name: its CPU seconds per name bound the names per second).
+    basis = big or runs
+    worst = min(basis, key=lambda run: run.speedup(2))
+    serial = max(0.0, 2.0 / worst.speedup(2) - 1.0)
+    one_rate = worst.names / worst.seconds[1]  # names per second, one process
+    merge_rate = worst.names / max(worst.parent_cpu_s[2], 1e-9)  # names per CPU second of the merging process
+    ceiling = merge_rate / one_rate
+    modelled = min(amdahl(serial, MODEL_WORKERS), ceiling)
+    print()
+    print(f"MODEL (not a measurement; this machine has {physical_cores()} physical cores): {MODEL_WORKERS} workers "
+          f"~ {modelled:.1f}x one process = min(Amdahl with serial fraction s = 2 / {worst.speedup(2):.2f} - 1 = "
+          f"{serial:.3f} (the worst 2-worker run, batch {worst.batch}): {amdahl(serial, MODEL_WORKERS):.1f}x; the "
+          f"merging process's ceiling, {merge_rate:,.0f} names per CPU second / {one_rate:,.0f} names per second "
+          f"of one process: {ceiling:.1f}x)")
+    goals.append((f"MODEL, not measured: {MODEL_WORKERS} workers >= {GOAL_WORKERS_16:.0f}x 1 (Amdahl from the "
+                  f"measured serial fraction {serial:.3f}, merge ceiling {ceiling:.1f}x)", f"{modelled:.1f}x",
+                  modelled >= GOAL_WORKERS_16))
+    record["model_16"] = {"serial_fraction": serial, "amdahl": amdahl(serial, MODEL_WORKERS),
+                          "merge_ceiling": ceiling, "modelled": modelled, "measured": False}
+    return goals, record
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 def results_table(results: dict, threads: list[int], batches: list[int], labels: dict[str, str],
@@ -373,12 +485,17 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=None, help="characters per timed run instead of --seconds")
     parser.add_argument("--cli-runs", type=int, default=5, help="runs of wn-generate / import torch (median)")
     parser.add_argument("--no-compile", action="store_true", help="skip (e), the torch.compile contender")
+    parser.add_argument("--scaling-only", action="store_true",
+                        help="only the worker processes' check (1 against 2 workers; the 16-worker model)")
+    parser.add_argument("--scaling-batches", default="4096,16384", help="batch sizes of the worker processes' check")
+    parser.add_argument("--scaling-names", type=int, default=200_000, help="names per call in that check")
+    parser.add_argument("--scaling-runs", type=int, default=3, help="back-to-back runs of that check")
     parser.add_argument("--json", default=None, help="write all results to this file")
     parser.add_argument("--results", default=None, help="write generate.txt (this output) and generate.json here")
     args = parser.parse_args()
     tee = Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
-        record = run(args)
+        record = run_scaling(args) if args.scaling_only else run(args)
     if args.results:
         out = Path(args.results)
         out.mkdir(parents=True, exist_ok=True)
@@ -523,6 +640,7 @@ def run(args: argparse.Namespace) -> dict:
     goals.append((f"wn-generate -n 10 <= {GOAL_CLI_S} s", f"{cli_s:.3f} s", cli_s <= GOAL_CLI_S))
     for text, value, ok in goals:
         print(f"  {verdict(ok)}  {text}: {value}")
+    scaling = run_scaling(args, step_path)
 
     return {
         "checkpoint": args.checkpoint, "onnx": args.onnx, "parameters": count_parameters(model),
@@ -536,7 +654,26 @@ def run(args: argparse.Namespace) -> dict:
         "wn_generate_s": cli_s, "import_torch_s": torch_import_s, "cli_import_s": cli_import_s,
         "python_s": python_s,
         "goals": [{"goal": text, "value": value, "pass": ok} for text, value, ok in goals],
+        "worker_processes": scaling,
     }
+
+
+def run_scaling(args: argparse.Namespace, step_path: Path | None = None) -> dict:
+    """The worker processes' check (issue 17, item 1): its table, the 16-worker model and its goals."""
+    step_path = step_path or Path(args.onnx or "models/wavenet.onnx")
+    batches = [int(b) for b in args.scaling_batches.split(",") if b.strip()]
+    load = os.getloadavg()
+    print(f"# worker processes: {step_path}, {physical_cores()} physical cores ({os.cpu_count()} CPUs), load "
+          f"average {load[0]:.2f} at start", flush=True)
+    runs = worker_scaling(step_path, batches, args.scaling_names, args.scaling_runs)
+    goals, record = scaling_report(runs)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print()
+    print("Goals (issue 17, item 1: worker processes):")
+    for text, value, ok in goals:
+        print(f"  {verdict(ok)}  {text}: {value}")
+    return {**record, "load_average_start": load[0],
+            "goals": [{"goal": text, "value": value, "pass": ok} for text, value, ok in goals]}
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ workers and every batch size. Scoring cuts the items into contiguous blocks the 
 How the work is dealt: block j goes to worker j mod k; each worker has at most AHEAD blocks sent and not
 yet read back (so it never waits for the parent, and the names held in this process are bounded by
 about k x AHEAD blocks); its rows are a k-th of the batch size (the rows of a request stay batch_size in
-all). Workers start on the first call that needs them (all at once, in parallel), stay for later calls,
+all). Scoring blocks (at most SCORE_BLOCK items) go one at a time to whichever worker is free: a block's
+items and scores outgrow the sockets' buffers, and a worker busy with one block does not read the next.
+Workers start on the first call that needs them (all at once, in parallel), stay for later calls,
 and end on close(), when the pool is collected, at interpreter exit, or when this process dies (they
 see end of file on their socket). A worker is started in its own session and ignores SIGINT: a Ctrl-C
 reaches only this process, which stops them. A stream that is closed early (islice, a reader gone)
