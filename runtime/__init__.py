@@ -16,13 +16,13 @@ from .vocab import BOUNDARY_ID, Vocab
 _LAZY = {
     "WavenetModel": ".model", "shipped_model_path": ".model", "ScoreResult": ".scoring",
     "SamplingParams": ".sampling", "GenerationRequest": ".generation", "ProviderError": ".providers",
-    "available_providers": ".providers", "resolve_providers": ".providers",
+    "available_providers": ".providers", "resolve_providers": ".providers", "WorkerError": ".process_pool",
 }
 
 __all__ = [
     "ARCHITECTURES", "BOUNDARY_ID", "ConfigError", "DataError", "GenerationRequest", "ModelConfig",
     "ModelFileError", "ProviderError", "SamplingParams", "ScoreResult", "Vocab", "VocabError", "WavenetEdgeError",
-    "WavenetModel", "available_providers", "resolve_providers", "shipped_model_path",
+    "WavenetModel", "WorkerError", "available_providers", "resolve_providers", "shipped_model_path",
 ]
 
 __getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -5,10 +5,11 @@ processes (runtime/process_pool.py) for big ones.
     worker_count(threads=4, request=GenerationRequest(n=1_000))                         # 1: not worth a process
 
 A worker process costs its start-up once per model (python, numpy and onnxruntime imported, the session
-opened: 0.2 to 0.35 s on this project's 2-core machine, while one core makes about 90,000 names per second
-with the shipped model at batch 256, fewer with the large one), then a few milliseconds per call. So a
-request starts the workers only from START_NAMES names on; once they run, it uses as many of them as
-give each at least MIN_NAMES_PER_WORKER names. Each worker also keeps at least MIN_ROWS_PER_WORKER rows
+opened: 0.26 s for one and 0.43 s for two started together on this project's 2-core machine while two
+training runs used it, when one process made 20,000 names of the shipped model at batch 256 in 0.51 s),
+then a few milliseconds per call. So a request starts the workers only from START_NAMES names on (where
+two of them save about as much as their start-up costs); once they run, it uses as many of them as give
+each at least MIN_NAMES_PER_WORKER names. Each worker also keeps at least MIN_ROWS_PER_WORKER rows
 of the batch (a batch of 64 rows or fewer, batch 1 among them, stays in one process). The split never
 changes the output: names and scores are those of one process, whatever the count.
 """
