@@ -38,7 +38,8 @@ STEP = "tests/fixtures/tiny-step.onnx"
 WINDOW = "tests/fixtures/tiny-window.onnx"
 LECTURE = "tests/fixtures/tiny-lecture-window.onnx"
 SHIPPED = "models/wavenet.onnx"
-JS_OPTIONS = "seed, temperature, topK, topP, prefix, maxLen, unique, exclude, batchSize, patience"
+JS_OPTIONS = ("seed, temperature, topK, topP, prefix, maxLen, unique, exclude, batchSize, patience, minLen, suffix, "
+              "contains, maxSamples")
 JS_LOAD_OPTIONS = "ort, threads, executionProviders, sessionOptions, name"
 
 
@@ -211,6 +212,9 @@ def file_cases() -> list[dict]:
 
 def option_cases() -> list[dict]:
     chars = "".join(json.loads(props_of(STEP)["vocab"])["chars"])
+    max_len = json.loads(props_of(STEP)["config"])["max_len"]
+    rare = "are too rare: 0 of {draws} draws met them (acceptance 0.0000%); found 0 of {n} names (loosen them, or raise " \
+           "max-samples)"
     generate = [  # (id, n, options, message)
         ("unknown option", 5, {"topk": 3},
          {"python": "WavenetModel.generate() got an unexpected keyword argument 'topk'",
@@ -237,6 +241,24 @@ def option_cases() -> list[dict]:
         ("unique gives up", 50, {"seed": 1, "top_k": 1, "unique": True, "patience": 20},
          "gave up after 20 samples in a row were duplicates or excluded: found 1 of 50 names (try a higher "
          "temperature, a longer max-len, a shorter prefix or a smaller -n)"),
+        # constrained sampling (issue 21)
+        ("min-len -1", 5, {"min_len": -1}, "min-len must be a non-negative integer, got -1"),
+        ("min-len 2.5", 5, {"min_len": 2.5}, "min-len must be a non-negative integer, got 2.5"),
+        ("min-len above max-len", 5, {"min_len": 9, "max_len": 5}, "min-len 9 is above max-len 5"),
+        ("suffix longer than max-len", 5, {"suffix": "ka", "max_len": 1}, "max-len 1 is below the length of suffix 'ka' (2)"),
+        ("contains longer than max-len", 5, {"contains": "kala", "max_len": 3},
+         "max-len 3 is below the length of contains 'kala' (4)"),
+        ("suffix a number", 5, {"suffix": 5},
+         {"python": "suffix must be a string, got 5", "js": "suffix must be a string, got 5 (a number, not a string)"}),
+        ("suffix outside the vocabulary", 5, {"suffix": "aQ"},
+         f"suffix 'aQ': characters not in the model's vocabulary: 'Q' (allowed: '{chars}')"),
+        ("contains outside the vocabulary", 5, {"contains": "Z"},
+         f"contains 'Z': characters not in the model's vocabulary: 'Z' (allowed: '{chars}')"),
+        ("max-samples 0", 5, {"max_samples": 0, "suffix": "a"}, "max_samples must be a positive integer, got 0"),
+        ("max-samples 1.5", 5, {"max_samples": 1.5}, "max_samples must be a positive integer, got 1.5"),
+        ("constraints too rare", 5, {"seed": 1, "contains": "yyyy", "max_samples": 50},
+         f"the constraints (max-len {max_len}, contains 'yyyy') " + rare.format(draws=50, n=5)),
+        ("min-len, suffix and contains are fine", 5, {"seed": 2, "min_len": 3, "suffix": "a", "contains": "k"}, None),
     ]
     gaps = [  # checks that only the JS runtime has
         ("patience 0", 5, {"unique": True, "patience": 0}, "patience must be a positive integer, got 0",
@@ -282,8 +304,19 @@ def option_cases() -> list[dict]:
         ("--prefix longer than --max-len", ["--prefix", "abc", "--max-len", "2"],
          "max-len 2 is below the length of prefix 'abc' (3)"),
         ("--unique gives up", ["--unique", "-n", "100000", "--max-len", "2", "--seed", "1"],
-         "gave up after 1000 samples in a row were duplicates or excluded: found 26 of 100000 names (try a higher "
+         "gave up after 1000 samples in a row were duplicates or excluded: found 18 of 100000 names (try a higher "
          "temperature, a longer max-len, a shorter prefix or a smaller -n)"),
+        ("--min-len -1", ["--min-len", "-1"], "Invalid value for '--min-len': -1 is not in the range 0<=x<=10000."),
+        ("--min-len 20000", ["--min-len", "20000"], "Invalid value for '--min-len': 20000 is not in the range 0<=x<=10000."),
+        ("--max-samples 0", ["--max-samples", "0"], "Invalid value for '--max-samples': 0 is not in the range x>=1."),
+        ("--max-samples x", ["--max-samples", "x"], "Invalid value for '--max-samples': 'x' is not a valid integer range."),
+        ("--min-len above --max-len", ["--min-len", "5", "--max-len", "3"], "min-len 5 is above max-len 3"),
+        ("--suffix outside the vocabulary", ["--suffix", "Q"],
+         f"suffix 'Q': characters not in the model's vocabulary: 'Q' (allowed: '{chars}')"),
+        ("--contains longer than --max-len", ["--contains", "kaka", "--max-len", "3"],
+         "max-len 3 is below the length of contains 'kaka' (4)"),
+        ("--contains too rare", ["--contains", "yyyy", "--max-samples", "100", "-n", "2", "--seed", "1"],
+         f"the constraints (max-len {max_len}, contains 'yyyy') " + rare.format(draws=100, n=2)),
     ]
     cases = [{"id": i, "model": STEP, "generate": {"n": n, "options": o}, "error": e} for i, n, o, e in generate]
     cases += [{"id": i, "model": STEP, "generate": {"n": n, "options": o}, "error": e, "python_gap": gap}

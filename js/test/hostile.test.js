@@ -14,7 +14,8 @@ import { ROOT, collect, ort, rewriteProps } from "./helpers.js";
 
 const BIN = path.join(ROOT, "js", "bin", "wavenet-edge.js");
 const TABLE = JSON.parse(readFileSync(path.join(ROOT, "tests", "fixtures", "hostile.json"), "utf8"));
-const PYTHON_NAMES = { top_k: "topK", top_p: "topP", max_len: "maxLen", batch_size: "batchSize" };
+const PYTHON_NAMES = { top_k: "topK", top_p: "topP", max_len: "maxLen", batch_size: "batchSize", min_len: "minLen",
+  max_samples: "maxSamples" };
 const run = promisify(execFile);
 
 /** @param {any} case_ */
