@@ -6,14 +6,22 @@
  * `wn-generate` prints them for the same options (empty names skipped). When done, `#status` carries
  * data-state="done", the time to the first name from the page's start (data-first-ms) and the
  * generation's characters and milliseconds (data-chars, data-ms), for the browser test and benchmark.
+ *
+ * The autocomplete box (autocomplete.js) lists the `k` (default 8) most likely names that start with its
+ * text in `<ol id="completions">`, as the user types, with the form's model (its own session, so that a
+ * long generation does not hold it up); `complete=ka&k=8` fills the box and lists them at once.
  */
 import * as ort from "onnxruntime-web";
 import { loadModel } from "../src/index.js";
+import { setupAutocomplete } from "./autocomplete.js";
+import { takingTurns } from "./turns.js";
 
 ort.env.wasm.wasmPaths = new URL("../node_modules/onnxruntime-web/dist/", import.meta.url).href;
 ort.env.wasm.numThreads = 1;
+const turns = takingTurns(ort); // the generation and the autocomplete share the wasm backend: one run at a time
 
 export const MAX_NAMES = 10_000; // names one page asks for: more would only keep the tab busy
+export const COMPLETIONS = 8; // names the autocomplete box lists (query parameter k)
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("controls"));
 const about = /** @type {HTMLElement} */ (document.getElementById("about"));
@@ -22,6 +30,8 @@ const list = /** @type {HTMLOListElement} */ (document.getElementById("names"));
 const query = new URLSearchParams(location.search);
 /** @type {Map<string, Promise<import("../src/model.js").WavenetModel>>} */
 const models = new Map();
+/** the autocomplete's sessions of the same files @type {Map<string, Promise<import("../src/model.js").WavenetModel>>} */
+const completers = new Map();
 
 for (const key of ["n", "seed", "temperature", "topK", "topP", "prefix"]) {
   if (query.has(key)) form.elements.namedItem(key).value = query.get(key);
@@ -55,15 +65,15 @@ if (query.has("model")) {
 }
 if (!form.elements.namedItem("seed").value) form.elements.namedItem("seed").value = String(Math.floor(Math.random() * 2 ** 31));
 
-/** @param {string} url */
-function model(url) {
+/** @param {string} url @param {Map<string, Promise<any>>} [cache] */
+function model(url, cache = models) {
   const resolved = ownModelUrl(url);
   if (resolved === null) {
     return Promise.reject(new Error(`model ${JSON.stringify(url)}: only models from this page's own origin `
       + `(${location.origin}) are loaded`));
   }
-  if (!models.has(url)) models.set(url, loadModel(resolved.href, { ort, threads: 1, name: url }));
-  return /** @type {Promise<any>} */ (models.get(url));
+  if (!cache.has(url)) cache.set(url, loadModel(resolved.href, { ort: turns, threads: 1, name: url }));
+  return /** @type {Promise<any>} */ (cache.get(url));
 }
 
 const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
@@ -134,3 +144,17 @@ form.addEventListener("submit", (event) => {
   generate();
 });
 generate();
+
+const completeBox = /** @type {HTMLInputElement} */ (document.getElementById("complete"));
+const autocomplete = setupAutocomplete({
+  input: completeBox,
+  list: /** @type {HTMLOListElement} */ (document.getElementById("completions")),
+  status: /** @type {HTMLElement} */ (document.getElementById("complete-status")),
+  model: () => model(select.value, completers),
+  k: query.has("k") ? numberField(query.get("k")) : COMPLETIONS,
+});
+select.addEventListener("change", () => autocomplete());
+if (query.has("complete")) {
+  completeBox.value = /** @type {string} */ (query.get("complete"));
+  autocomplete();
+}

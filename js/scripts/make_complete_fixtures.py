@@ -8,7 +8,8 @@ For each model (the tests' tiny models of every graph kind, and the shipped mode
 few prefixes and options; constrained names (min_len, max_len, suffix, contains, prefix), checked equal at
 batch 1 and 64 here; the stdout of a few wn-complete and wn-generate command lines. Then error messages of
 model.complete and wn-complete (exit status and stderr) for bad values: the JS runtime must give the same
-words. (Bad values of generate's constraint options are in the shared hostile table, tests/fixtures/hostile.json.)
+words. And what the demo page's autocomplete must list for ?complete=ka&k=8 (wn-complete's stdout on the
+shipped model: js/test/browser/demo.test.js). (Bad values of generate's constraint options are in the shared hostile table, tests/fixtures/hostile.json.)
 Torch-free: only the runtime and the committed models. Paths are relative to the repository root.
 """
 
@@ -28,6 +29,8 @@ OUT = ROOT / "js" / "test" / "fixtures" / "complete.json"
 MODELS = ("tests/fixtures/tiny-step.onnx", "tests/data/format1-step.onnx", "tests/fixtures/tiny-window.onnx",
           "tests/fixtures/tiny-lecture-window.onnx", "models/wavenet.onnx")
 STEP = MODELS[0]
+SHIPPED = MODELS[-1]  # the demo page's default model
+BROWSER = {"prefix": "ka", "k": 8}  # the demo page's ?complete=ka&k=8
 BATCHES = (1, 64)
 JS_NAMES = {"max_len": "maxLen", "max_nodes": "maxNodes", "min_len": "minLen", "max_samples": "maxSamples",
             "top_k": "topK", "top_p": "topP", "batch_size": "batchSize"}
@@ -126,8 +129,14 @@ def write_json(path: Path, data: dict) -> None:
     Path(handle.name).replace(path)
 
 
+def browser_fixture() -> dict:
+    args = ["--onnx", ROOT / SHIPPED, "--prefix", BROWSER["prefix"], "-k", str(BROWSER["k"])]
+    return {"model": SHIPPED, **BROWSER, "stdout": run(complete_command, args)["stdout"]}
+
+
 def fixture() -> dict:
-    return {"models": [model_fixture(relative) for relative in MODELS], "errors": error_fixture()}
+    return {"models": [model_fixture(relative) for relative in MODELS], "errors": error_fixture(),
+            "browser": browser_fixture()}
 
 
 def main() -> None:

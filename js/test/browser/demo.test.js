@@ -123,3 +123,106 @@ test("demo page: the count is capped at 10,000 names, with a message", async () 
   assert.notEqual(shown.color, RED);
   assert.match(shown.about, /parameters, val loss/);
 });
+
+const completeFixture = JSON.parse(readFileSync(path.join(ROOT, "js/test/fixtures/complete.json"), "utf8")).browser;
+const KEYSTROKE_GOAL_MS = 50;
+const TYPED = ["kaylee", "jordan", "marisol", "bennett", "zoe"]; // each letter a keystroke, each prefix new
+
+/** The autocomplete list as the page shows it. @param {import("puppeteer-core").Page} page */
+const completionsOf = (page) => page.evaluate(() => {
+  const list = /** @type {HTMLElement} */ (document.getElementById("completions"));
+  return {
+    ...list.dataset,
+    items: [...list.querySelectorAll("li")].map((li) => ({ name: li.dataset.name, probability: Number(li.dataset.probability),
+      text: li.textContent })),
+    status: document.getElementById("complete-status")?.textContent,
+    color: getComputedStyle(/** @type {HTMLElement} */ (document.getElementById("complete-status"))).color,
+  };
+});
+
+/** Wait until the list shows `prefix` (or an error for it). @param {import("puppeteer-core").Page} page @param {string} prefix */
+const listFor = (page, prefix) => page.waitForFunction((want) => {
+  const { state, prefix: shown } = /** @type {HTMLElement} */ (document.getElementById("completions")).dataset;
+  return ["done", "error"].includes(state ?? "") && shown === want;
+}, { timeout: 60_000, polling: "mutation" }, prefix);
+
+test(`demo page ?complete=${completeFixture.prefix}&k=${completeFixture.k}: wn-complete's list, with probabilities`, async () => {
+  const { page } = await openDemo(browser, server.url, { n: 1, seed: 1, complete: completeFixture.prefix, k: completeFixture.k });
+  try {
+    await listFor(page, completeFixture.prefix);
+    const shown = await completionsOf(page);
+    const want = completeFixture.stdout.trimEnd().split("\n").map((line) => line.split("\t"));
+    assert.equal(shown.state, "done", shown.status);
+    assert.deepEqual(shown.items.map((item) => item.name), want.map(([name]) => name));
+    shown.items.forEach((item, i) => {
+      assert.ok(Math.abs(item.probability / Number(want[i][1]) - 1) < 1e-5, `${item.name}: ${item.probability} ${want[i][1]}`);
+      assert.equal(item.text, `${item.name}${(item.probability * 100).toPrecision(3)}%`);
+    });
+    assert.equal(await page.$eval("#complete", (input) => /** @type {HTMLInputElement} */ (input).value), completeFixture.prefix);
+  } finally {
+    await page.close();
+  }
+});
+
+test("demo page autocomplete: a list at every keystroke; the median time from keystroke to list", async (t) => {
+  const { page } = await openDemo(browser, server.url, { n: 1, seed: 1 });
+  try {
+    await page.focus("#complete");
+    const times = [];
+    for (const word of TYPED) {
+      await page.$eval("#complete", (input) => { /** @type {HTMLInputElement} */ (input).value = ""; });
+      for (let i = 1; i <= word.length; i++) {
+        await page.keyboard.type(word[i - 1]);
+        await listFor(page, word.slice(0, i));
+        const shown = await completionsOf(page);
+        assert.equal(shown.state, "done", shown.status);
+        assert.equal(shown.items.length, 8, word.slice(0, i));
+        assert.ok(shown.items.every((item) => item.name.startsWith(word.slice(0, i))), word.slice(0, i));
+        assert.ok(shown.items.every((item, j) => j === 0 || item.probability <= shown.items[j - 1].probability));
+        if (i > 1 || word !== TYPED[0]) times.push(Number(shown.ms)); // the first search also loads the model
+      }
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    t.diagnostic(`keystroke to list, ${times.length} keystrokes (shipped model, onnxruntime-web wasm, 1 thread): median `
+      + `${median.toFixed(1)} ms, worst ${times[times.length - 1].toFixed(1)} ms: ${median <= KEYSTROKE_GOAL_MS ? "PASS" : "MISS"} `
+      + `(goal <= ${KEYSTROKE_GOAL_MS} ms)`);
+    assert.ok(times.every((ms) => ms > 0 && ms < 5000), times.join(" "));
+  } finally {
+    await page.close();
+  }
+});
+
+test("demo page autocomplete: bad text and a bad k are named on the page in red", async () => {
+  for (const [query, text] of [
+    [{ complete: "kQ" }, /^Error: prefix 'kQ': characters not in the vocabulary: 'Q' \(allowed: 'abcdefghijklmnopqrstuvwxyz'\)$/],
+    [{ complete: "ka", k: "0" }, /^Error: k must be an integer in 1\.\.1000, got 0$/],
+    [{ complete: "ka", k: "many" }, /^Error: k must be an integer in 1\.\.1000, got 'many' \(a string, not a number\)$/],
+  ]) {
+    const { page } = await openDemo(browser, server.url, { n: 1, seed: 1, ...query });
+    try {
+      await listFor(page, query.complete);
+      const shown = await completionsOf(page);
+      assert.equal(shown.state, "error");
+      assert.match(shown.status ?? "", text);
+      assert.equal(shown.color, RED);
+      assert.deepEqual(shown.items, []);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
+test("demo page: the autocomplete and a long generation share the model, call by call", async () => {
+  const { page, names } = await openDemo(browser, server.url, { n: 3000, seed: 1, complete: completeFixture.prefix, k: completeFixture.k });
+  try {
+    assert.equal(names.length, 3000);
+    await listFor(page, completeFixture.prefix);
+    const shown = await completionsOf(page);
+    assert.equal(shown.state, "done", shown.status);
+    assert.deepEqual(shown.items.map((item) => item.name),
+      completeFixture.stdout.trimEnd().split("\n").map((line) => line.split("\t")[0]));
+  } finally {
+    await page.close();
+  }
+});
