@@ -9,7 +9,8 @@ few prefixes and options; constrained names (min_len, max_len, suffix, contains,
 batch 1 and 64 here; the stdout of a few wn-complete and wn-generate command lines. Then error messages of
 model.complete and wn-complete (exit status and stderr) for bad values: the JS runtime must give the same
 words. And what the demo page's autocomplete must list for ?complete=ka&k=8 (wn-complete's stdout on the
-shipped model: js/test/browser/demo.test.js). (Bad values of generate's constraint options are in the shared hostile table, tests/fixtures/hostile.json.)
+shipped model: js/test/browser/demo.test.js). (Bad values of generate's constraint options are in the shared
+hostile table, tests/fixtures/hostile.json.)
 Torch-free: only the runtime and the committed models. Paths are relative to the repository root.
 """
 
@@ -91,7 +92,8 @@ def model_fixture(relative: str) -> dict:
               "--batch-size", "3", "--max-samples", "100000"]]
     cli = []
     for command, *args in lines:
-        result = run(complete_command if command == "complete" else generate_command, ["--onnx", ROOT / relative, *args])
+        body = complete_command if command == "complete" else generate_command
+        result = run(body, ["--onnx", ROOT / relative, *args])
         assert result["exit_code"] == 0, result
         cli.append({"args": [command, "--onnx", relative, *args], "stdout": result["stdout"]})
     return {"model": relative, "complete": completions, "generate": constrained, "cli": cli}

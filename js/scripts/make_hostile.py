@@ -213,8 +213,8 @@ def file_cases() -> list[dict]:
 def option_cases() -> list[dict]:
     chars = "".join(json.loads(props_of(STEP)["vocab"])["chars"])
     max_len = json.loads(props_of(STEP)["config"])["max_len"]
-    rare = "are too rare: 0 of {draws} draws met them (acceptance 0.0000%); found 0 of {n} names (loosen them, or raise " \
-           "max-samples)"
+    rare = ("are too rare: 0 of {draws} draws met them (acceptance 0.0000%); found 0 of {n} names (loosen them, or "
+            "raise max-samples)")
     generate = [  # (id, n, options, message)
         ("unknown option", 5, {"topk": 3},
          {"python": "WavenetModel.generate() got an unexpected keyword argument 'topk'",
@@ -245,7 +245,8 @@ def option_cases() -> list[dict]:
         ("min-len -1", 5, {"min_len": -1}, "min-len must be a non-negative integer, got -1"),
         ("min-len 2.5", 5, {"min_len": 2.5}, "min-len must be a non-negative integer, got 2.5"),
         ("min-len above max-len", 5, {"min_len": 9, "max_len": 5}, "min-len 9 is above max-len 5"),
-        ("suffix longer than max-len", 5, {"suffix": "ka", "max_len": 1}, "max-len 1 is below the length of suffix 'ka' (2)"),
+        ("suffix longer than max-len", 5, {"suffix": "ka", "max_len": 1},
+         "max-len 1 is below the length of suffix 'ka' (2)"),
         ("contains longer than max-len", 5, {"contains": "kala", "max_len": 3},
          "max-len 3 is below the length of contains 'kala' (4)"),
         ("suffix a number", 5, {"suffix": 5},
@@ -307,9 +308,11 @@ def option_cases() -> list[dict]:
          "gave up after 1000 samples in a row were duplicates or excluded: found 18 of 100000 names (try a higher "
          "temperature, a longer max-len, a shorter prefix or a smaller -n)"),
         ("--min-len -1", ["--min-len", "-1"], "Invalid value for '--min-len': -1 is not in the range 0<=x<=10000."),
-        ("--min-len 20000", ["--min-len", "20000"], "Invalid value for '--min-len': 20000 is not in the range 0<=x<=10000."),
+        ("--min-len 20000", ["--min-len", "20000"],
+         "Invalid value for '--min-len': 20000 is not in the range 0<=x<=10000."),
         ("--max-samples 0", ["--max-samples", "0"], "Invalid value for '--max-samples': 0 is not in the range x>=1."),
-        ("--max-samples x", ["--max-samples", "x"], "Invalid value for '--max-samples': 'x' is not a valid integer range."),
+        ("--max-samples x", ["--max-samples", "x"],
+         "Invalid value for '--max-samples': 'x' is not a valid integer range."),
         ("--min-len above --max-len", ["--min-len", "5", "--max-len", "3"], "min-len 5 is above max-len 3"),
         ("--suffix outside the vocabulary", ["--suffix", "Q"],
          f"suffix 'Q': characters not in the model's vocabulary: 'Q' (allowed: '{chars}')"),
