@@ -17,10 +17,12 @@ _LAZY = {
     "WavenetModel": ".model", "shipped_model_path": ".model", "ScoreResult": ".scoring",
     "SamplingParams": ".sampling", "GenerationRequest": ".generation", "ProviderError": ".providers",
     "available_providers": ".providers", "resolve_providers": ".providers", "WorkerError": ".process_pool",
+    "Completion": ".complete", "CompletionError": ".complete", "ConstraintError": ".constraints",
 }
 
 __all__ = [
-    "ARCHITECTURES", "BOUNDARY_ID", "ConfigError", "DataError", "GenerationRequest", "ModelConfig",
+    "ARCHITECTURES", "BOUNDARY_ID", "Completion", "CompletionError", "ConfigError", "ConstraintError", "DataError",
+    "GenerationRequest", "ModelConfig",
     "ModelFileError", "ProviderError", "SamplingParams", "ScoreResult", "Vocab", "VocabError", "WavenetEdgeError",
     "WavenetModel", "WorkerError", "available_providers", "resolve_providers", "shipped_model_path",
 ]

@@ -87,7 +87,7 @@ def complete(runner: GraphRunner, vocab: Vocab, prefix: str, k: int = 10, max_le
     while heap and len(results) < k:
         if not heap[0][2]:  # a complete name at the top: nothing left can beat it
             neg, text, _, _ = heapq.heappop(heap)
-            results.append(Completion(text, math.exp(-neg), -neg))
+            results.append(Completion(text, math.exp(-neg), float(-neg)))  # a Python float, not numpy's
             continue
         batch: list[tuple[float, str, bool, tuple[int, int] | None]] = []
         while heap and heap[0][2] and len(batch) < EXPAND_PER_ROUND:
