@@ -56,7 +56,9 @@ __all__ = ["AHEAD", "BLOCK_BATCHES", "MIN_BLOCK", "SCORE_BLOCK", "ProcessPool", 
 log = logging.getLogger("wavenet_edge")
 
 AHEAD = 2  # blocks sent to a worker and not yet read back: one running, one waiting
-BLOCK_BATCHES = 4  # a block is at least this many of its worker's batches (fewer ramp-downs of the rows)...
+BLOCK_BATCHES = 64  # a block is at least this many of its worker's batches: each block ends in a ramp-down of its
+# rows (the last, longest names on few rows); at 4 batches per block 2 workers gave 1.6-1.74x one process at batch
+# 4,096 to 16,384, at 32 1.81-2.04x, at 64 1.91-2.08x (benchmarks/generate.py --scaling-only, this 2-core machine)...
 MIN_BLOCK = 16_384  # ... and at least this many names, unless the request is smaller
 SCORE_BLOCK = 65_536  # items per scoring block (one pickled message each way)
 START_TIMEOUT_S = 120.0  # a worker that has not opened the model by then is given up
