@@ -174,7 +174,7 @@ def main() -> None:
         "",
         "- Trained on US baby names (SSA, 2018): lowercase a-z only; other scripts and characters cannot be",
         "  generated or scored. Names reflect that list's biases.",
-        "- Names longer than 32 characters are cut (`--max-len`).",
+        "- Names have at most max_len (32) characters: a longer one is never produced (`--max-len` sets a lower limit).",
         "",
     ]
     Path(args.out).write_text("\n".join(lines))
@@ -192,7 +192,7 @@ def large_int8(large_file: Path, split, fp32_val: float) -> str:
 
 def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
     """The shipped model, the large one, the first shipped model, the lecture's, then the rest."""
-    first = [name for name in (shipped, large, "default-v2", "default-v1", "lecture") if name in runs]
+    first = [name for name in (shipped, large, "default-v3", "default-v2", "default-v1", "lecture") if name in runs]
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
 
