@@ -174,7 +174,8 @@ def main() -> None:
         "",
         "- Trained on US baby names (SSA, 2018): lowercase a-z only; other scripts and characters cannot be",
         "  generated or scored. Names reflect that list's biases.",
-        "- Names have at most max_len (32) characters: a longer one is never produced (`--max-len` sets a lower limit).",
+        "- Names have at most max_len (32) characters: a longer one is never produced (`--max-len` sets a",
+        "  lower limit).",
         "",
     ]
     Path(args.out).write_text("\n".join(lines))
