@@ -21,11 +21,14 @@ export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "-
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
   ".json": "application/json", ".onnx": "application/octet-stream", ".css": "text/css" };
 
-/** A static file server of the repository root on a free port (as `python -m http.server` from the root). */
-export async function serveRoot() {
+/**
+ * A static file server of `root` on a free port of 127.0.0.1 (nothing outside `root` is served).
+ * @param {string} root
+ */
+export async function serveDir(root) {
   const server = createServer((req, res) => {
-    const file = path.join(ROOT, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
-    let ok = file.startsWith(ROOT);
+    const file = path.join(root, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    let ok = file.startsWith(root + path.sep);
     try {
       ok &&= statSync(file).isFile();
     } catch {
@@ -35,13 +38,23 @@ export async function serveRoot() {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+    const type = TYPES[/** @type {keyof TYPES} */ (path.extname(file))] ?? "application/octet-stream";
+    res.writeHead(200, { "Content-Type": type });
     createReadStream(file).pipe(res);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const address = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return { url: `http://127.0.0.1:${address.port}`, close: () => new Promise((r) => server.close(r)) };
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
+  };
 }
+
+/** A static file server of the repository root (as `python -m http.server` from the root). */
+export const serveRoot = () => serveDir(ROOT);
 
 /** Debian's chromium, headless, with a fresh profile that is deleted on close. */
 export async function launchChromium() {

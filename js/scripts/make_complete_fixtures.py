@@ -16,8 +16,7 @@ Torch-free: only the runtime and the committed models. Paths are relative to the
 
 from __future__ import annotations
 
-import json
-import tempfile
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -26,6 +25,9 @@ from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.cli import complete_command, generate_command
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "js" / "scripts"))  # make_fixtures.py: write_json
+from make_fixtures import write_json  # noqa: E402
+
 OUT = ROOT / "js" / "test" / "fixtures" / "complete.json"
 MODELS = ("tests/fixtures/tiny-step.onnx", "tests/data/format1-step.onnx", "tests/fixtures/tiny-window.onnx",
           "tests/fixtures/tiny-lecture-window.onnx", "models/wavenet.onnx")
@@ -121,14 +123,6 @@ def error_fixture() -> dict:
         cli.append({"args": ["complete", "--onnx", STEP, *args], "stderr": result["stderr"],
                     "exit_code": result["exit_code"]})
     return {"model": STEP, "complete": api, "cli": cli}
-
-
-def write_json(path: Path, data: dict) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
-    Path(handle.name).chmod(0o644)
-    Path(handle.name).replace(path)
 
 
 def browser_fixture() -> dict:

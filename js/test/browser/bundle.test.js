@@ -4,18 +4,16 @@
 // names from the model in the package; every file the page asks for comes from its own origin.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, createReadStream, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import * as esbuild from "esbuild";
-import { ROOT, launchChromium } from "../../bench/browser.js";
+import { ROOT, launchChromium, serveDir } from "../../bench/browser.js";
 import { packedApp } from "../packed.js";
 
 const APP = path.join(ROOT, "js", "test", "fixtures", "bundle-app");
 const int8 = JSON.parse(readFileSync(path.join(ROOT, "js", "test", "fixtures", "int8.json"), "utf8"));
 const plain = int8.models.find((/** @type {any} */ m) => m.model === "models/wavenet.int8.onnx").generate[0];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
 let browser;
 
 before(async () => {
@@ -24,35 +22,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** A static file server of `root` on 127.0.0.1. @param {string} root */
-async function serve(root) {
-  const server = createServer((req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
-    let ok = file.startsWith(root + path.sep);
-    try {
-      ok &&= statSync(file).isFile();
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
-      res.writeHead(404).end();
-      return;
-    }
-    const type = TYPES[/** @type {keyof TYPES} */ (path.extname(file))] ?? "application/octet-stream";
-    res.writeHead(200, { "Content-Type": type });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => {
-      server.close(resolve);
-      server.closeAllConnections();
-    }),
-  };
-}
 
 test("npm pack + esbuild --platform=browser (nothing external) + headless Chromium: wn-generate's names", async (t) => {
   const { app } = packedApp(t, ["onnxruntime-web"]);
@@ -74,7 +43,7 @@ test("npm pack + esbuild --platform=browser (nothing external) + headless Chromi
   assert.ok(emitted.some((f) => /^wavenet\.int8-\w+\.onnx$/.test(f)), emitted.join(" "));
   assert.ok(emitted.some((f) => /^ort-wasm-simd-threaded-\w+\.wasm$/.test(f)), emitted.join(" "));
 
-  const server = await serve(dist);
+  const server = await serveDir(dist);
   t.after(() => server.close());
   const page = await browser.newPage();
   t.after(() => page.close());
