@@ -31,8 +31,8 @@ from .graphs import GraphRunner, Rows
 from .sampling import RowUniforms, Sampler, SamplingParams, log_softmax, row_keys, stream_uniforms
 from .vocab import BOUNDARY_ID, Vocab
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "encode_prefix", "filter_names",
-           "generate_chunks", "generate_stream"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "check_filter", "encode_prefix",
+           "filter_names", "generate_chunks", "generate_stream"]
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_PATIENCE = 1000  # --unique/--exclude: give up after this many rejected samples in a row
@@ -59,6 +59,8 @@ class GenerationRequest:
             raise WavenetEdgeError(f"seed must be an integer, got {self.seed!r}")
         if isinstance(self.max_len, bool) or not isinstance(self.max_len, (int, np.integer)) or self.max_len < 1:
             raise WavenetEdgeError(f"max-len must be a positive integer, got {self.max_len}")
+        if not isinstance(self.prefix, str):
+            raise WavenetEdgeError(f"prefix must be a string, got {self.prefix!r}")
         if len(self.prefix) > self.max_len:
             raise WavenetEdgeError(
                 f"max-len {self.max_len} is below the length of prefix {self.prefix!r} ({len(self.prefix)})"
@@ -255,6 +257,14 @@ def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, s
                 logprob += float(log_softmax(logits)[0, BOUNDARY_ID])
         yield [(index, prefix + "".join(text), logprob if logprobs else None)]
         index += 1
+
+
+def check_filter(exclude: object, patience: object) -> None:
+    """The options of filter_names, refused in the JS runtime's words (js/src/generation.js checkFilter)."""
+    if exclude is not None and not isinstance(exclude, Iterable):
+        raise WavenetEdgeError(f"exclude must be an iterable of names, got {exclude!r}")
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+        raise WavenetEdgeError(f"patience must be a positive integer, got {patience!r}")
 
 
 def filter_names(stream: Iterable[tuple[int, str, float | None]], n: int, unique: bool = False,

@@ -31,6 +31,7 @@ from .generation import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PATIENCE,
     GenerationRequest,
+    check_filter,
     encode_prefix,
     filter_names,
     generate_stream,
@@ -239,6 +240,8 @@ class WavenetModel:
             max_len=limit + 1,  # room for one character more: a name that takes it is over the limit, dropped
             batch_size=batch_size, sampling=sampling,
         )
+        if filtering:
+            check_filter(exclude, patience)
         encode_prefix(self.metadata.vocab, prefix)
         for option, text in (("suffix", suffix), ("contains", contains)):
             unknown = self.metadata.vocab.unknown_chars(text)
