@@ -50,8 +50,8 @@ from typing import IO
 from .common.errors import WavenetEdgeError
 from .generation import GenerationRequest
 
-__all__ = ["AHEAD", "BLOCK_BATCHES", "MIN_BLOCK", "SCORE_BLOCK", "ProcessPool", "WorkerError", "block_size",
-           "processes_supported"]
+__all__ = ["AHEAD", "BLOCK_BATCHES", "HELD_NAMES", "MIN_BLOCK", "SCORE_BLOCK", "ProcessPool", "WorkerError",
+           "block_size", "processes_supported"]
 
 log = logging.getLogger("wavenet_edge")
 
@@ -59,7 +59,9 @@ AHEAD = 2  # blocks sent to a worker and not yet read back: one running, one wai
 BLOCK_BATCHES = 64  # a block is at least this many of its worker's batches: each block ends in a ramp-down of its
 # rows (the last, longest names on few rows); at 4 batches per block 2 workers gave 1.6-1.74x one process at batch
 # 4,096 to 16,384, at 32 1.81-2.04x, at 64 1.91-2.08x (benchmarks/generate.py --scaling-only, this 2-core machine)...
-MIN_BLOCK = 16_384  # ... and at least this many names, unless the request is smaller
+MIN_BLOCK = 16_384  # ... and at least this many names, unless the request is smaller...
+HELD_NAMES = 2_097_152  # ... and at most this many over all the blocks in flight (workers x AHEAD): the names a
+# reader slower than the workers leaves in this process (about 60 bytes each), whatever the batch size
 SCORE_BLOCK = 65_536  # items per scoring block (one pickled message each way)
 START_TIMEOUT_S = 120.0  # a worker that has not opened the model by then is given up
 STOP_TIMEOUT_S = 5.0  # after SIGTERM, before SIGKILL
@@ -78,9 +80,10 @@ def processes_supported() -> bool:
 
 
 def block_size(n: int | None, workers: int, batch: int) -> int:
-    """Names per block for `workers` workers of `batch` rows each: at least BLOCK_BATCHES batches and
-    MIN_BLOCK names; a finite request is cut into equal rounds of one block per worker."""
-    most = max(BLOCK_BATCHES * batch, MIN_BLOCK)
+    """Names per block for `workers` workers of `batch` rows each: BLOCK_BATCHES batches, at least MIN_BLOCK
+    names and at most HELD_NAMES in all the blocks in flight; a finite request is cut into equal rounds of
+    one block per worker."""
+    most = max(min(BLOCK_BATCHES * batch, HELD_NAMES // (workers * AHEAD)), MIN_BLOCK)
     if n is None:
         return most
     rounds = math.ceil(n / (workers * most))

@@ -186,3 +186,20 @@ def test_a_closed_pipe_is_a_quiet_end_and_leaves_no_worker(tmp_path):
         os.close(write)
     assert (done.returncode, done.stderr.decode()) == (0, "")
     assert processes_in(tmp_path) == set()
+
+
+@pytest.mark.parametrize("workers, batch", [(2, 4096), (2, 16384), (2, 65536), (16, 65536), (3, 7)])
+def test_blocks_are_long_and_the_names_in_flight_bounded(workers, batch):
+    """A block is BLOCK_BATCHES of a worker's batches where that fits; the blocks in flight never hold more
+    than HELD_NAMES names, whatever the batch size; a finite request is cut into equal rounds."""
+    share = -(-batch // workers)
+    block = process_pool.block_size(None, workers, share)
+    assert block >= process_pool.MIN_BLOCK
+    assert workers * process_pool.AHEAD * block <= max(process_pool.HELD_NAMES,
+                                                       workers * process_pool.AHEAD * process_pool.MIN_BLOCK)
+    assert block == max(min(process_pool.BLOCK_BATCHES * share,
+                            process_pool.HELD_NAMES // (workers * process_pool.AHEAD)), process_pool.MIN_BLOCK)
+    n = 10 * workers * block + 1
+    finite = process_pool.block_size(n, workers, share)
+    rounds = -(-n // (workers * block))
+    assert finite <= block and (rounds - 1) * workers * finite < n <= rounds * workers * finite
