@@ -80,6 +80,19 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture()
+def many_workers(monkeypatch):
+    """Let the tests' tiny requests use every worker process, in several blocks (several rounds of blocks for
+    each worker): the thresholds of runtime/workers.py and the block sizes of runtime/process_pool.py lowered."""
+    from wavenet_edge.runtime import process_pool, workers
+
+    monkeypatch.setattr(workers, "START_NAMES", 1)
+    monkeypatch.setattr(workers, "MIN_NAMES_PER_WORKER", 1)
+    monkeypatch.setattr(workers, "MIN_ROWS_PER_WORKER", 1)
+    monkeypatch.setattr(process_pool, "MIN_BLOCK", 5)
+    monkeypatch.setattr(process_pool, "BLOCK_BATCHES", 1)
+
+
 @pytest.fixture
 def data_file(tmp_path):
     """tmp_path/data/items.txt: 500 syllable names (test_train.make_items), for the training tests (val has 50:

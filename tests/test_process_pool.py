@@ -28,15 +28,6 @@ from wavenet_edge.runtime.process_worker import file_stat
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-@pytest.fixture()
-def many_workers(monkeypatch):
-    """Let the tiny requests use every worker, in several blocks."""
-    monkeypatch.setattr(workers, "START_NAMES", 1)
-    monkeypatch.setattr(workers, "MIN_NAMES_PER_WORKER", 1)
-    monkeypatch.setattr(workers, "MIN_ROWS_PER_WORKER", 1)
-    monkeypatch.setattr(process_pool, "MIN_BLOCK", 16)
-
-
 @pytest.fixture(scope="module")
 def one():
     return WavenetModel.load(FIXTURES.step, provider="cpu", threads=1)

@@ -18,16 +18,6 @@ from wavenet_edge.runtime.providers import ProviderError
 BATCH_SIZES = (1, 2, 7, 64, 256)
 
 
-@pytest.fixture()
-def many_workers(monkeypatch):
-    """Let the tiny requests use every worker, in several blocks (several rounds of blocks for each worker)."""
-    monkeypatch.setattr(workers, "START_NAMES", 1)
-    monkeypatch.setattr(workers, "MIN_NAMES_PER_WORKER", 1)
-    monkeypatch.setattr(workers, "MIN_ROWS_PER_WORKER", 1)
-    monkeypatch.setattr(process_pool, "MIN_BLOCK", 5)
-    monkeypatch.setattr(process_pool, "BLOCK_BATCHES", 1)
-
-
 @pytest.fixture(scope="module", params=["step", "window"])
 def path(request):
     return getattr(FIXTURES, request.param)
