@@ -384,6 +384,36 @@ def worker_scaling(step_path: Path, batches: list[int], names: int, runs: int) -
     return done
 
 
+def start_cost(step_path: Path, counts: tuple[int, ...] = (20_000, 50_000, 100_000)) -> list[dict]:
+    """When worker processes pay (runtime/workers.py START_NAMES): seconds for n names at the default batch size
+    in this process, on 2 workers started by that call (a fresh model), and on 2 workers already running."""
+    print()
+    print("When workers pay (default batch size; seconds; a fresh model for 'with their start'):")
+    print()
+    print("| names | 1 process | 2 workers, with their start | 2 workers, running | workers started |")
+    print("|--:|--:|--:|--:|--:|")
+    rows = []
+    for n in counts:
+        one = WavenetModel.load(step_path, provider="cpu", threads=1)
+        one.generate(100, seed=0)  # warm
+        t0 = time.perf_counter()
+        names = one.generate(n, seed=1)
+        seconds = {"one": time.perf_counter() - t0}
+        with WavenetModel.load(step_path, provider="cpu", threads=2) as two:
+            t0 = time.perf_counter()
+            same = two.generate(n, seed=1) == names
+            seconds["start"] = time.perf_counter() - t0
+            started = len(two.worker_pids)
+            t0 = time.perf_counter()
+            two.generate(n, seed=2)
+            seconds["running"] = time.perf_counter() - t0
+        if not same:
+            sys.exit(f"worker processes gave other names than one process ({n} names)")
+        print(f"| {n:,} | {seconds['one']:.2f} | {seconds['start']:.2f} | {seconds['running']:.2f} | {started} |")
+        rows.append({"names": n, **seconds, "workers": started})
+    return rows
+
+
 def amdahl(serial: float, workers: int) -> float:
     """Amdahl's law: the speedup of `workers` workers when a fraction `serial` of one worker's time does not split."""
     return 1.0 / (serial + (1.0 - serial) / workers)
@@ -667,6 +697,7 @@ def run_scaling(args: argparse.Namespace, step_path: Path | None = None) -> dict
           f"average {load[0]:.2f} at start", flush=True)
     runs = worker_scaling(step_path, batches, args.scaling_names, args.scaling_runs)
     goals, record = scaling_report(runs)
+    record["start_cost"] = start_cost(step_path)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print()
     print("Goals (issue 17, item 1: worker processes):")
