@@ -15,7 +15,8 @@ Without the CUDA execution provider it prints one line and exits 0. With it (abo
      when torch sees a GPU (`--no-train` skips it).
 Each goal is printed as PASS or MISS with its figure. `--stand-in` runs the same code on the CPU through a
 session that copies bound inputs at bind time as CUDA does (the figures then say nothing about a GPU; it
-exists so that CI runs this script's code).
+exists so that CI runs this script's code). On the GPU the generation state lives in device memory
+(runtime/graphs.py `_DeviceRingRows`); speed also prints the same session with the state on the host.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import onnxruntime as ort
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the stand-in session (tests/bind_copy.py)
 
-from wavenet_edge.runtime import WavenetModel  # noqa: E402
+from wavenet_edge.runtime import WavenetModel, graphs  # noqa: E402
 from wavenet_edge.runtime.model import shipped_model_path  # noqa: E402
 from wavenet_edge.runtime.workers import physical_cores  # noqa: E402
 
@@ -69,12 +70,21 @@ def chars_per_s(model: WavenetModel, batch: int, names: int, seed: int = 0) -> f
 
 
 def device_model(path: Path, stand_in: bool) -> WavenetModel:
-    if stand_in:
-        from bind_copy import BindCopySession
+    if stand_in:  # its "device" memory is host memory that its sessions read in place (tests/bind_copy.py)
+        from bind_copy import BindCopySession, StandInDevice
 
+        graphs.device_state = lambda session: getattr(session, "device", None)
         cpu = WavenetModel.load(path, provider="cpu", threads=1)
-        return WavenetModel(BindCopySession(cpu.session), cpu.metadata, cpu.path, threads=1)
+        return WavenetModel(BindCopySession(cpu.session, StandInDevice(cpu.session)), cpu.metadata, cpu.path,
+                            threads=1)
     return WavenetModel.load(path, provider="cuda")
+
+
+def host_ring_model(gpu: WavenetModel) -> WavenetModel:
+    """The same session with the state kept on the host, every queue slot a step reads copied to the
+    device and every one it writes copied back (the runtime before the state moved to the device)."""
+    graphs.device_state = lambda session: None
+    return WavenetModel(gpu.session, gpu.metadata, gpu.path, threads=1)
 
 
 def check_correctness(gpu: WavenetModel, cpu: WavenetModel, names: int, out: list[str]) -> None:
@@ -99,6 +109,11 @@ def check_speed(path: Path, gpu: WavenetModel, quick: bool, out: list[str]) -> N
         gpu_speed[batch] = chars_per_s(gpu, batch, names)
         say(f"      device batch {batch:6,}: {gpu_speed[batch]:12,.0f} chars/s ({1e6 / gpu_speed[batch]:8.2f} us/char)",
             out)
+    found = graphs.device_state
+    host = chars_per_s(host_ring_model(gpu), big, runs[2][1])
+    graphs.device_state = found
+    say(f"      device batch {big:6,}, state on the host (rebound each step): {host:12,.0f} chars/s; the state on "
+        f"the device: {gpu_speed[big] / host:.2f}x that", out)
     cores = physical_cores()
     counts = sorted({1 << k for k in range(cores.bit_length()) if 1 << k <= cores} | {cores})
     cpu_speed = {}

@@ -22,6 +22,15 @@ graph the values of the moment it was made (issue 16: wrong names on CUDA from s
 `reads_inputs_in_place(session)` tells the two apart; where inputs are copied, every `Rows` binds its
 host inputs again before each run, so the copy is always of the current values. The same code runs on
 the CPU under a stand-in session that copies at bind time (tests/bind_copy.py), which is how CI tests it.
+
+State on the device (issue 16): on the CUDA provider a format-2 ring lives in device memory
+(`_DeviceRingRows`): the graph reads and writes its slots there, only the tokens (8 bytes a row) go in and
+only the logits come back each step. Rows that start over are written on the device by a one-node
+ScatterND graph run in place on the ring (runtime/ring_graphs.py), and dropped rows are gathered there
+too; the host never writes device memory. `device_state(session)` says where a session's state can live
+(None: the CPU, whose host ring is the fastest, or a provider this runtime does not allocate for, which
+takes the rebinding host ring). Tests run the device path on the CPU through a stand-in device whose
+memory the stand-in session reads in place (tests/bind_copy.py).
 """
 
 from __future__ import annotations
@@ -43,9 +52,12 @@ from .contract import (
     step_feeds,
 )
 from .providers import CPU as CPU_PROVIDER
+from .providers import CUDA as CUDA_PROVIDER
+from .ring_graphs import keep_graph, restart_graph
 from .vocab import BOUNDARY_ID
 
-__all__ = ["GraphRunner", "Rows", "StepRunner", "WindowRunner", "make_runner", "reads_inputs_in_place"]
+__all__ = ["DeviceState", "GraphRunner", "Rows", "StepRunner", "WindowRunner", "device_state", "make_runner",
+           "reads_inputs_in_place"]
 
 
 def _bind_output(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
@@ -62,6 +74,42 @@ def reads_inputs_in_place(session: ort.InferenceSession) -> bool:
     rather than copied to a device when it is bound (every other provider: treated as copying, which
     rebinding before each run makes correct either way)."""
     return list(session.get_providers()) == [CPU_PROVIDER]
+
+
+class DeviceState:
+    """Memory on a session's device for generation state, and the ring graphs opened on that device."""
+
+    def __init__(self, session: ort.InferenceSession, device_type: str, device_id: int):
+        self.session = session
+        self.device_type, self.device_id = device_type, device_id
+        self._graphs: dict[str, ort.InferenceSession] = {}
+
+    def allocate(self, shape: list[int]) -> ort.OrtValue:
+        """An uninitialised float32 tensor of `shape` in device memory."""
+        return ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device_type, self.device_id)
+
+    def open(self, name: str, graph: bytes) -> ort.InferenceSession:
+        """A session of `graph` on the same providers (and device) as the model's, opened once."""
+        if name not in self._graphs:
+            options = self.session.get_provider_options()
+            providers = [(p, options.get(p, {})) for p in self.session.get_providers()]
+            self._graphs[name] = ort.InferenceSession(graph, providers=providers)
+        return self._graphs[name]
+
+    def bind(self, binding: ort.IOBinding, name: str, ring: ort.OrtValue, offset: int, shape: list[int],
+             output: bool = False) -> None:
+        """Bind `shape` float32 values of device tensor `ring`, from element `offset` on, by address."""
+        bind = binding.bind_output if output else binding.bind_input
+        bind(name, self.device_type, self.device_id, np.float32, shape, ring.data_ptr() + 4 * offset)
+
+
+def device_state(session: ort.InferenceSession) -> DeviceState | None:
+    """Where generation state can live on `session`'s device: the CUDA provider's device, else None."""
+    providers = list(session.get_providers())
+    if not providers or providers[0] != CUDA_PROVIDER:
+        return None
+    device_id = int(session.get_provider_options().get(CUDA_PROVIDER, {}).get("device_id", 0))
+    return DeviceState(session, "cuda", device_id)
 
 
 def _runner(session: ort.InferenceSession, binding: ort.IOBinding):
@@ -122,6 +170,7 @@ class StepRunner(GraphRunner):
         self.vocab_size = metadata.config.vocab_size
         self.format_version = metadata.format_version
         self._initial = np.ascontiguousarray(metadata.initial_state, dtype=np.float32)  # [S]
+        self.device: DeviceState | None = None  # found by the first rows() on a device session
 
     def initial_state(self, batch: int) -> np.ndarray:
         return np.tile(self._initial, (batch, 1))  # [B, S]
@@ -137,6 +186,11 @@ class StepRunner(GraphRunner):
     def rows(self, start_state: np.ndarray, start_token: int, width: int) -> Rows:
         if self.format_version == 1:
             return _ShiftRows(self, start_state, start_token, width)
+        if not reads_inputs_in_place(self.session):
+            device = self.device if self.device is not None else device_state(self.session)
+            if device is not None:
+                self.device = device  # its ring graphs' sessions are kept for the next rows
+                return _DeviceRingRows(self, start_state, start_token, width, device)
         return _RingRows(self, start_state, start_token, width)
 
 
@@ -204,10 +258,14 @@ class _RingRows(Rows):
                         for e in state_layout(config)]  # per layer [d, C], oldest first
         self._templates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._t = 0
+        self._start(width)
+
+    def _start(self, width: int) -> None:
+        """Every row at its start: the start queues where step 0 reads them, the start token."""
         ring = np.zeros((sum(self._sizes), width, self._c), dtype=np.float32)  # [slots, B, C]
         slots, values = self._template(0)
         ring[slots] = values[:, None, :]
-        self._bind(ring, np.full(width, start_token, dtype=np.int64))
+        self._bind(ring, np.full(width, self._start_token, dtype=np.int64))
 
     def _template(self, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """The start queues laid out in the rings as step `phase` (mod period) reads them: the ring slots
@@ -265,6 +323,91 @@ class _RingRows(Rows):
 
     def keep(self, mask: np.ndarray) -> None:
         self._bind(self._ring[:, mask], self.tokens[mask])
+
+
+class _DeviceRingRows(_RingRows):
+    """_RingRows with the ring [sum m_l, B, C] in device memory (an OrtValue): the same slots and phases,
+    bound by device address, so a step moves only the tokens in and the logits out. Rows that start over
+    are collected and written on the device before the next step by the restart graph, in place (its
+    output bound to the ring itself); keep() gathers the kept rows into a new device ring."""
+
+    def __init__(self, runner: StepRunner, start_state: np.ndarray, start_token: int, width: int,
+                 device: DeviceState):
+        self._device = device
+        self._pending: list[np.ndarray] = []  # [k] rows that start over before the next step, per reset()
+        super().__init__(runner, start_state, start_token, width)
+
+    def _start(self, width: int) -> None:
+        ring = self._device.allocate([sum(self._sizes), width, self._c])  # its values: written before read
+        self._bind_device(ring, np.full(width, self._start_token, dtype=np.int64))
+        self._pending = [np.arange(width)]  # every row starts: written by the first step
+
+    def _bind_device(self, ring: ort.OrtValue, tokens: np.ndarray) -> None:
+        self.tokens = np.ascontiguousarray(tokens)  # [B] on the host: sampled there, copied at each bind
+        self._device_ring = ring  # [slots, B, C] on the device
+        self._width = len(tokens)
+        self._logits = np.empty((len(tokens), self._runner.vocab_size), dtype=np.float32)  # [B, V] on the host
+        self._bindings = [None] * self._period
+        self._runs = [None] * self._period
+        self._pending = []
+
+    def _slot(self, binding: ort.IOBinding, name: str, slot: int, output: bool = False) -> None:
+        block = self._width * self._c
+        self._device.bind(binding, name, self._device_ring, slot * block, [self._width, self._c], output)
+
+    def _run(self, phase: int):
+        session = self._runner.session
+        binding = session.io_binding()
+        _bind_output(binding, OUTPUT_LOGITS, self._logits)
+        for layer, (d, m, offset) in enumerate(zip(self._dilations, self._sizes, self._offsets, strict=True)):
+            self._slot(binding, oldest_name(layer), offset + (phase - d) % m)
+            self._slot(binding, newest_name(layer), offset + phase % m, output=True)
+        self._bindings[phase] = binding
+        self._runs[phase] = _runner(session, binding)
+        return self._runs[phase]
+
+    def _restart(self) -> None:
+        """Write the start queues of the pending rows into the slots where the next step reads them."""
+        rows = np.unique(np.concatenate(self._pending)).astype(np.int64)  # [K]
+        self._pending = []
+        slots, values = self._template(self._t % self._period)  # [S], [S, C]
+        feeds = {"slots": slots.astype(np.int64).reshape(-1, 1, 1), "rows": rows.reshape(1, -1, 1),
+                 "values": np.ascontiguousarray(values.reshape(len(slots), 1, self._c))}
+        session = self._device.open("restart", restart_graph())
+        binding = session.io_binding()
+        shape = [sum(self._sizes), self._width, self._c]
+        self._device.bind(binding, "ring", self._device_ring, 0, shape)
+        self._device.bind(binding, "ring_out", self._device_ring, 0, shape, output=True)  # in place
+        for name, array in feeds.items():
+            _bind_input(binding, name, array)  # host values, copied to the device here
+        session.run_with_iobinding(binding)
+
+    def step(self) -> np.ndarray:
+        if self._pending:
+            self._restart()
+        phase = self._t % self._period
+        run = self._runs[phase] or self._run(phase)
+        _bind_input(self._bindings[phase], INPUT_TOKENS, self.tokens)  # copied to the device now
+        run()
+        self._t += 1
+        return self._logits
+
+    def reset(self, slots: np.ndarray) -> None:
+        self._pending.append(np.asarray(slots))
+        self.tokens[slots] = self._start_token
+
+    def keep(self, mask: np.ndarray) -> None:
+        if self._pending:
+            self._restart()
+        rows = np.flatnonzero(mask).astype(np.int64)  # [K]
+        ring = self._device.allocate([sum(self._sizes), len(rows), self._c])
+        session = self._device.open("keep", keep_graph())
+        binding = session.io_binding()
+        self._device.bind(binding, "ring", self._device_ring, 0, [sum(self._sizes), self._width, self._c])
+        _bind_input(binding, "rows", rows)
+        self._device.bind(binding, "kept", ring, 0, [sum(self._sizes), len(rows), self._c], output=True)
+        session.run_with_iobinding(binding)
+        self._bind_device(ring, self.tokens[mask])
 
 
 class WindowRunner(GraphRunner):

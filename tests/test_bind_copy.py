@@ -1,7 +1,12 @@
 """Generation is correct on a session that copies bound inputs at bind time, as a CUDA session does
 (issue 16): every graph kind and format gives exactly the CPU session's names and log-probabilities,
 at every batch size, with and without a prefix. `BindCopySession` (tests/bind_copy.py) is the stand-in.
-Before the fix, bindings made once per ring phase were reused, and these names differed from step 17 on."""
+Before the fix, bindings made once per ring phase were reused, and these names differed from step 17 on.
+
+Two stand-ins: one without device memory (the host ring, rebound before every step: what a provider the
+runtime does not allocate for gets) and one with a `StandInDevice`, on which a format-2 ring lives in
+"device" memory (runtime.graphs._DeviceRingRows, what the CUDA provider gets): the same names, and per
+step only the tokens go in and only the logits come back."""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bind_copy import STAND_IN_PROVIDERS, BindCopySession
+from bind_copy import STAND_IN_PROVIDERS, BindCopySession, StandInDevice
 
-from wavenet_edge.runtime import WavenetModel
+from wavenet_edge.runtime import WavenetModel, graphs
 
 TESTS = Path(__file__).resolve().parent
 FILES = {
@@ -23,14 +28,23 @@ FILES = {
 N = 400  # names: many row restarts at every batch size below, and names longer than the 16 ring phases
 
 
-def _stand_in(model: WavenetModel) -> WavenetModel:
-    return WavenetModel(BindCopySession(model.session), model.metadata, model.path, threads=1)
+def _stand_in(model: WavenetModel, device: bool = False) -> WavenetModel:
+    session = BindCopySession(model.session, StandInDevice(model.session) if device else None)
+    return WavenetModel(session, model.metadata, model.path, threads=1)
 
 
-@pytest.fixture(scope="module", params=list(FILES), ids=list(FILES))
+@pytest.fixture(autouse=True)
+def stand_in_devices(monkeypatch):
+    """runtime.graphs.device_state finds a stand-in's device (None: none), never a real CUDA device."""
+    monkeypatch.setattr(graphs, "device_state", lambda session: getattr(session, "device", None))
+
+
+@pytest.fixture(scope="module", params=[(f, d) for f in FILES for d in (False, True)],
+                ids=[f"{f}{', device memory' if d else ''}" for f in FILES for d in (False, True)])
 def models(request):
-    cpu = WavenetModel.load(FILES[request.param], provider="cpu", threads=1)
-    return cpu, _stand_in(cpu)
+    name, device = request.param
+    cpu = WavenetModel.load(FILES[name], provider="cpu", threads=1)
+    return cpu, _stand_in(cpu, device)
 
 
 def test_the_stand_in_copies_at_bind_time_as_cuda_does():
@@ -72,3 +86,50 @@ def test_scores_equal_the_cpu_sessions(models):
     cpu, stand_in = models
     names = [name for name in cpu.generate(50, seed=1)]
     assert np.array_equal(stand_in.score(names).logprobs, cpu.score(names).logprobs)
+
+
+@pytest.mark.parametrize("batch_size", [1, 64])
+def test_device_state_moves_only_tokens_in_and_logits_out(batch_size):
+    """On the device path the rings stay in device memory: per step the host sends the tokens (8 bytes a
+    row) and, for rows that start over, their row numbers and the phase's start queues; the only output
+    bound to host memory is the logits. The host ring of the rebinding path sends every queue slot it reads."""
+    cpu = WavenetModel.load(FILES["step, format 2"], provider="cpu", threads=1)
+    model = _stand_in(cpu, device=True)
+    device = model.session.device
+    names = model.generate(N, seed=5, batch_size=batch_size)
+    assert names == cpu.generate(N, seed=5, batch_size=batch_size)
+    assert device.blocks, "no ring was allocated on the device"
+    assert set(device.host_outputs) == {"logits"}
+    steps = sum(len(name) + 1 for name in names)  # one step per character and end token, over all rows
+    config = cpu.metadata.config
+    slot_bytes = batch_size * config.channels * 4  # one queue slot of every row
+    start_queues = sum(config.layer_dilations) * config.channels * 4  # one restart's template, float32
+    per_step = device.copied_bytes / (steps / batch_size)
+    assert per_step < 8 * batch_size + start_queues + 8 * batch_size + 200, per_step  # tokens, template, rows
+    assert per_step < len(config.layer_dilations) * slot_bytes  # less than the oldest slots alone
+
+
+def test_the_ring_graphs_restart_in_place_and_keep_rows():
+    """runtime/ring_graphs.py: valid ONNX, and what the module says they compute, the restart in place."""
+    onnx = pytest.importorskip("onnx")
+    import onnxruntime as ort
+
+    from wavenet_edge.runtime.ring_graphs import keep_graph, restart_graph
+    for graph in (restart_graph(), keep_graph()):
+        onnx.checker.check_model(onnx.load_from_string(graph), full_check=True)
+    rng = np.random.default_rng(0)
+    ring = rng.standard_normal((6, 5, 3)).astype(np.float32)
+    expected = ring.copy()
+    slots, rows = np.array([1, 4]), np.array([0, 3])
+    values = rng.standard_normal((2, 3)).astype(np.float32)
+    expected[slots[:, None], rows[None, :]] = values[:, None, :]
+    session = ort.InferenceSession(restart_graph(), providers=["CPUExecutionProvider"])
+    binding = session.io_binding()
+    feeds = {"slots": slots.reshape(-1, 1, 1), "rows": rows.reshape(1, -1, 1), "values": values.reshape(2, 1, 3)}
+    for name, array in {"ring": ring, **feeds}.items():
+        binding.bind_input(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+    binding.bind_output("ring_out", "cpu", 0, np.float32, list(ring.shape), ring.ctypes.data)
+    session.run_with_iobinding(binding)
+    assert np.array_equal(ring, expected)
+    keep = ort.InferenceSession(keep_graph(), providers=["CPUExecutionProvider"])
+    assert np.array_equal(keep.run(None, {"ring": ring, "rows": np.array([4, 0])})[0], ring[:, [4, 0]])
