@@ -16,12 +16,12 @@ def mean_nll(model: nn.Module, batcher: SequenceBatcher, device: torch.device, b
     """Sum of NLL over every target of every item / number of targets, with the model in eval mode."""
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    total = torch.zeros((), dtype=torch.float64, device=device)  # on the device: one read at the end, not per chunk
+    count = 0
     for x, y in batcher.chunks(batch_size):
         logits = model(x.to(device))  # (B, T, V)
-        loss = F.cross_entropy(logits.flatten(0, 1).double(), y.to(device).flatten(), ignore_index=IGNORE_INDEX,
-                               reduction="sum")
-        total += loss.item()
+        total += F.cross_entropy(logits.flatten(0, 1).double(), y.to(device).flatten(), ignore_index=IGNORE_INDEX,
+                                 reduction="sum")
         count += int((y != IGNORE_INDEX).sum())
     model.train(was_training)
-    return total / count
+    return total.item() / count

@@ -43,10 +43,18 @@ from .plots import plot_loss_curves
 from .rng import capture_rng, restore_rng
 from .samples import sample_names
 
-__all__ = ["OPTIMIZERS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "TrainingDiverged", "lr_at",
-           "metrics_log_path", "loss_plot_path", "json_record"]
+__all__ = ["OPTIMIZERS", "SYNC_STEPS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "TrainingDiverged",
+           "lr_at", "metrics_log_path", "loss_plot_path", "json_record", "sync_steps_for"]
 
 OPTIMIZERS = ("adamw", "sgd")
+SYNC_STEPS = 50  # on a GPU: training steps between reads of the loss (Trainer.sync_every)
+
+
+def sync_steps_for(device: torch.device) -> int:
+    """Steps between reads of the training loss on `device`. A read waits for the device to finish (a CUDA
+    synchronisation, issue 16), so on a GPU the host queues SYNC_STEPS steps ahead; on the CPU a read costs
+    nothing, and every step is read (the progress bar and a Ctrl-C act at once)."""
+    return 1 if device.type == "cpu" else SYNC_STEPS
 
 
 class TrainingDiverged(WavenetEdgeError):
@@ -182,7 +190,9 @@ class Trainer:
         self.reporter = reporter or Reporter()
         self.teacher = teacher
         self.dist = dist
-        self._stop = False
+        self._stop = False  # a Ctrl-C (SIGTERM under torchrun) was received by this process
+        self._agreed_stop = False  # ... by some rank, as every rank knows since the last read of the losses
+        self.sync_every = sync_steps_for(self.device)
         self.batch_size: int = self.settings.batch_size or 1  # resolved: never None
         if self.batch_size < dist.world_size:
             raise ConfigError(f"--batch-size {self.batch_size} is smaller than the {dist.world_size} "
@@ -271,21 +281,30 @@ class Trainer:
         try:
             if self._evaluate_start and self.step == 0 and not self.history:
                 self._evaluate(None, lr_at(0, s))
-            while self.step < s.steps and not self._stop:
+            pending: list[tuple[int, torch.Tensor, int, float]] = []  # steps whose loss is not read yet
+            while self.step < s.steps and not self._stopping():
                 lr = lr_at(self.step, s)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                loss = self._train_step()
+                loss_sum, targets = self._train_step()
                 self.step += 1
-                running, count = running + loss, count + 1
-                self.reporter.step(self.step, loss, lr)
-                if self.step % s.eval_every == 0 or self.step == s.steps:
+                pending.append((self.step, loss_sum, targets, lr))
+                at_eval = self.step % s.eval_every == 0 or self.step == s.steps
+                # the same condition on every rank (it holds a collective); a local Ctrl-C alone only here
+                if at_eval or len(pending) >= self.sync_every or (self._stop and not self.dist.enabled):
+                    for loss in self._read_losses(pending):
+                        running, count = running + loss, count + 1
+                    pending = []
+                if at_eval:
                     self.elapsed = time.perf_counter() - started
                     self._evaluate(running / count, lr)
                     running, count = 0.0, 0
+            if pending:  # a Ctrl-C between the last read and the loop's test (sync_every > 1, one process)
+                for loss in self._read_losses(pending):
+                    running, count = running + loss, count + 1
         finally:
             self._restore_signal_handlers(previous_handlers)
-        interrupted = self._stop and self.step < s.steps
+        interrupted = self._stopping() and self.step < s.steps
         if interrupted:
             self.elapsed = time.perf_counter() - started
             if self._last_eval_step != self.step:
@@ -295,9 +314,32 @@ class Trainer:
         self.reporter.close()
         return TrainResult(self._checkpoint(), self.history, interrupted)
 
-    def _train_step(self) -> float:
-        """One optimisation step on one global batch; returns its mean loss. Every rank agrees on the loss
-        and on whether to stop (one all-reduce of [loss, stop])."""
+    def _stopping(self) -> bool:
+        """Whether to stop before the next step: a Ctrl-C here, or under torchrun one that every rank has heard
+        of (agreed at the last read of the losses)."""
+        return self._agreed_stop if self.dist.enabled else self._stop
+
+    def _read_losses(self, pending: list[tuple[int, torch.Tensor, int, float]]) -> list[float]:
+        """The mean losses of the `pending` steps (step, this rank's loss sum on the device, the global batch's
+        targets, lr), summed over ranks in one all-reduce that also agrees on stopping, read back to the host
+        in one transfer: the only synchronisation with the device in sync_every steps. A non-finite loss stops
+        the run, naming its step."""
+        sums = torch.stack([loss_sum for _, loss_sum, _, _ in pending]).double()  # [k] on the device
+        flag = torch.tensor([float(self._stop)], dtype=torch.float64, device=self.device)
+        shared = self.dist.all_sum(torch.cat([sums, flag])).tolist()
+        self._agreed_stop = shared[-1] > 0
+        losses = []
+        for (step, _, targets, lr), total in zip(pending, shared[:-1], strict=True):
+            mean_loss = total / targets
+            if not math.isfinite(mean_loss):
+                raise TrainingDiverged(self._diverged_message(f"the training loss is {mean_loss}", step))
+            self.reporter.step(step, mean_loss, lr)
+            losses.append(mean_loss)
+        return losses
+
+    def _train_step(self) -> tuple[torch.Tensor, int]:
+        """One optimisation step on one global batch: this rank's loss sum (a 0-d tensor on the device, not
+        read here: reading it waits for the device) and the global batch's number of targets."""
         s = self.settings
         rows = self.train_batches.draw(self.batch_size, self.batch_rng)  # the global batch, the same on every rank
         targets = int((self.train_batches.y[rows] != IGNORE_INDEX).sum())
@@ -314,22 +356,17 @@ class Trainer:
         loss = loss_sum * (self.dist.world_size / targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        shared = self.dist.all_sum(torch.tensor([loss_sum.item(), float(self._stop)], dtype=torch.float64,
-                                                device=self.device))
-        mean_loss, self._stop = shared[0].item() / targets, bool(shared[1].item() > 0)
-        if not math.isfinite(mean_loss):
-            raise TrainingDiverged(self._diverged_message(f"the training loss is {mean_loss}"))
         if s.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model, self.step + 1)
-        return mean_loss
+        return loss_sum.detach(), targets
 
-    def _diverged_message(self, what: str) -> str:
+    def _diverged_message(self, what: str, step: int | None = None) -> str:
         kept = (f"{self.out_path} keeps step {self.history[-1]['step']}'s state" if self.history
                 else "no checkpoint was written")
-        return f"training diverged at step {self.step + 1}: {what} (lower --lr?); {kept}"
+        return f"training diverged at step {self.step + 1 if step is None else step}: {what} (lower --lr?); {kept}"
 
     def _evaluate(self, batch_loss: float | None, lr: float) -> None:
         """Rank 0 measures (with the averaged weights under --ema), writes the checkpoint and the log; the
