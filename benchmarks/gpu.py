@@ -11,6 +11,8 @@ Without the CUDA execution provider it prints one line and exits 0. With it (abo
   2. generation speed (chars/s, end tokens included): CUDA at batch 1, 1,024, 16,384 and 65,536; the CPU
      runtime at batch 16,384 with 1, 2, 4, ... and all cores. Goals: >= 5,000,000 chars/s and >= 3x the best
      CPU figure at batch >= 16,384; <= 250 us per character at batch 1;
+     The host sampler at batch 65,536: one thread against the row blocks of a device session (the threads
+     `WavenetModel.load` gives it), and its share of a device step (goal: <= 50%);
   3. training: `wn-train --recipe default` steps/s on CUDA against one CPU core of the same machine (>= 4x),
      when torch sees a GPU (`--no-train` skips it).
 Each goal is printed as PASS or MISS with its figure. `--stand-in` runs the same code on the CPU through a
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the stand-in session (tests/bind_copy
 
 from wavenet_edge.runtime import WavenetModel, graphs  # noqa: E402
 from wavenet_edge.runtime.model import shipped_model_path  # noqa: E402
+from wavenet_edge.runtime.sampling import BlockSampler, Sampler, SamplingParams  # noqa: E402
 from wavenet_edge.runtime.workers import physical_cores  # noqa: E402
 
 CUDA = "CUDAExecutionProvider"
@@ -130,6 +134,37 @@ def check_speed(path: Path, gpu: WavenetModel, quick: bool, out: list[str]) -> N
     us = 1e6 / gpu_speed[1]
     say(f"{verdict(us <= GOAL_BATCH1_US)}  device at batch 1: {us:.1f} us per character (goal <= {GOAL_BATCH1_US})",
         out)
+    check_sampler(gpu, runs[3][0], gpu_speed[runs[3][0]], out)
+
+
+def sampler_ms(model: WavenetModel, batch: int, threads: int) -> float:
+    """Milliseconds per step of drawing `batch` rows' tokens on the host (plain sampling, logprobs on), on
+    `threads` threads in row blocks (runtime.sampling.BlockSampler; 1: one call), best of 5 x 5."""
+    rng = np.random.default_rng(0)
+    logits = (rng.standard_normal((batch, model.metadata.config.vocab_size)) * 3).astype(np.float32)
+    u, out = 1.0 - rng.random((batch, 1)), np.empty(batch, dtype=np.int64)
+    sampler = Sampler(SamplingParams())
+    draw = sampler if threads == 1 else BlockSampler(sampler, ThreadPoolExecutor(threads), threads)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(5):
+            draw(logits, u, out, True)
+        best = min(best, (time.perf_counter() - start) / 5 * 1e3)
+    return best
+
+
+def check_sampler(gpu: WavenetModel, batch: int, device_chars_per_s: float, out: list[str]) -> None:
+    """The host-side sampler at the largest batch: one thread against the device session's row blocks, and its
+    share of a device step there (a step makes `batch` characters; its time from the measured chars/s)."""
+    threads = max(gpu.runner.sampler_threads, 2)
+    one, blocked = sampler_ms(gpu, batch, 1), sampler_ms(gpu, batch, threads)
+    step_ms = batch / device_chars_per_s * 1e3
+    say(f"      host sampler at batch {batch:,}: {one:.2f} ms per step on 1 thread, {blocked:.2f} ms on {threads} "
+        f"(row blocks); a device step there takes {step_ms:.2f} ms", out)
+    share = blocked / step_ms
+    say(f"{verdict(share <= 0.5)}  the sampler's share of a device step at batch {batch:,}: {share:.0%} "
+        f"(goal: it does not dominate, <= 50%)", out)
 
 
 def train_steps_per_s(device: str, steps: int, data: Path, work: Path) -> float:

@@ -28,7 +28,7 @@ import numpy as np
 
 from .common.errors import VocabError, WavenetEdgeError
 from .graphs import GraphRunner, Rows
-from .sampling import RowUniforms, Sampler, SamplingParams, log_softmax, row_keys, stream_uniforms
+from .sampling import BlockSampler, RowUniforms, Sampler, SamplingParams, log_softmax, row_keys, stream_uniforms
 from .vocab import BOUNDARY_ID, Vocab
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_PATIENCE", "GenerationRequest", "check_filter", "encode_prefix",
@@ -140,7 +140,9 @@ def generate_chunks(runner: GraphRunner, vocab: Vocab, request: GenerationReques
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
     start_state, start_token, start_logprob = _prefix_template(runner, prefix_ids)
     decode = _text_decoder(vocab)
-    sampler = Sampler(request.sampling)
+    sampler: Sampler | BlockSampler = Sampler(request.sampling)
+    if runner.sampler_threads > 1:  # a device session (WavenetModel.load): big batches drawn in row blocks
+        sampler = BlockSampler(Sampler(request.sampling), runner.sampler_pool(), runner.sampler_threads)
 
     def keys(local: np.ndarray) -> np.ndarray:  # random-stream keys of this stream's names `local`
         return row_keys(request.seed, first + local.astype(np.uint64) * np.uint64(stride))
@@ -218,8 +220,8 @@ def generate_chunks(runner: GraphRunner, vocab: Vocab, request: GenerationReques
             yield done
 
 
-def _one_row(rows: Rows, sampler: Sampler, keys, total: int | None, room: int, start_logprob: float, prefix: str,
-             vocab: Vocab, logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
+def _one_row(rows: Rows, sampler: Sampler | BlockSampler, keys, total: int | None, room: int, start_logprob: float,
+             prefix: str, vocab: Vocab, logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
     """generate_stream with one row: the same names and log-probabilities as the batched loop (the same
     uniforms, the same float64 operations in the same order), one name after the other, with none of
     its [B]-array bookkeeping: per character one graph call, one draw and a few scalar operations.

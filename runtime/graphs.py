@@ -35,6 +35,8 @@ memory the stand-in session reads in place (tests/bind_copy.py).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import onnxruntime as ort
 
@@ -150,6 +152,14 @@ class GraphRunner:
     """Common interface; `state` rows can be indexed, tiled and compacted like any numpy array."""
 
     vocab_size: int
+    sampler_threads: int = 1  # threads that draw a big batch's tokens in row blocks (set by WavenetModel.load)
+    _sampler_pool: ThreadPoolExecutor | None = None
+
+    def sampler_pool(self) -> ThreadPoolExecutor:
+        """sampler_threads threads for runtime.sampling.BlockSampler, started on first use, kept with the runner."""
+        if self._sampler_pool is None:
+            self._sampler_pool = ThreadPoolExecutor(self.sampler_threads, thread_name_prefix="wavenet-edge-sampler")
+        return self._sampler_pool
 
     def initial_state(self, batch: int) -> np.ndarray:
         raise NotImplementedError

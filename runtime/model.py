@@ -50,6 +50,7 @@ __all__ = ["SHIPPED_MODELS", "SHIPPED_PACKAGE", "WavenetModel", "shipped_model_p
 SHIPPED_PACKAGE = "wavenet_edge.models"
 SHIPPED_MODELS = {"default": "wavenet.onnx", "large": "wavenet-large.onnx"}  # name -> file in SHIPPED_PACKAGE
 MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.py)
+SAMPLER_THREADS = 8  # on a device session: the most host threads drawing tokens (runtime.sampling.BlockSampler)
 # what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
 _LOAD_ERRORS = tuple(getattr(_ort_state, name) for name in (
     "Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented",
@@ -163,7 +164,8 @@ class WavenetModel:
         (or of the items to score), merged in order, so the names, log-probabilities and scores are those of
         one process to the bit. Small requests stay in this process (runtime/workers.py); the workers start
         on the first request that needs them and stay until close() (or the end of the interpreter). Every
-        session runs its graph on one thread. On other providers: ONNX Runtime's intra-op threads, no workers.
+        session runs its graph on one thread. On other providers: ONNX Runtime's intra-op threads, no workers,
+        and the threads (at most SAMPLER_THREADS) that draw the tokens of a big batch in row blocks.
         session_options: your own onnxruntime.SessionOptions for this process's session (threads still
         sets its intra-op threads as above); workers could not share them, so everything then runs here.
         Raises ModelFileError (missing, not ONNX, truncated, not a wavenet-edge model, unsupported format
@@ -187,7 +189,10 @@ class WavenetModel:
         metadata = ModelMetadata.from_props(props, where=str(path))
         _check_io(session, metadata, str(path))
         check_graph(session, metadata, str(path))  # widths and one step against the metadata
-        return cls(session, metadata, path, threads=min(workers, MAX_THREADS), processes=session_options is None)
+        model = cls(session, metadata, path, threads=min(workers, MAX_THREADS), processes=session_options is None)
+        if not on_cpu:  # the graph runs on a device: the host's cores draw the tokens of big batches in row blocks
+            model.runner.sampler_threads = min(threads or physical_cores(), SAMPLER_THREADS)
+        return model
 
     @classmethod
     def load_shipped(cls, model: str = "default", **kwargs) -> WavenetModel:
