@@ -5,6 +5,7 @@ appended to benchmarks/results/sweep.jsonl as it finishes (issue 18).
     python benchmarks/sweep.py --only noise --jobs 2           # the noise floor: the default recipe at 3 seeds
     python benchmarks/sweep.py --class default --jobs 2        # every default-class configuration (hours)
     python benchmarks/sweep.py --report                        # the table and the seed spread, from the file
+    python benchmarks/sweep.py --from-shipped large-s42        # a noise run that is the shipped recipe's own run
 
 A run is `wn-train --data names --recipe R [overrides] --seed S --threads 1`; its record holds the command,
 parameters, best val (the checkpoint's), test (measured once on that checkpoint) and the wall time. A
@@ -107,6 +108,21 @@ def run_one(entry: tuple[str, str, str, list[str], int], steps: int | None) -> d
             "val_loss": ckpt.metrics.get("val_loss"), "test_loss": test_loss, "wall_s": round(wall, 1)}
 
 
+def shipped_record(entry: tuple[str, str, str, list[str], int]) -> dict:
+    """A noise-floor record from the shipped recipe's own run (benchmarks/results/train.json): the recipe at the
+    same seed, trained by benchmarks/train.py (with --samples 4, so not bit for bit the sweep's command, but
+    the same recipe and seed: one more draw of the noise, as the floor needs)."""
+    name, size_class, recipe, overrides, seed = entry
+    runs = json.loads((ROOT / "benchmarks" / "results" / "train.json").read_text())["results"]
+    run = next(r for r in runs if r["recipe"] == recipe)
+    if overrides or run["settings"]["seed"] != seed:
+        sys.exit(f"{name}: not the shipped {recipe} recipe at seed {seed}")
+    return {"name": name, "class": size_class, "recipe": recipe, "overrides": overrides, "seed": seed, "steps": None,
+            "command": run["command"], "source": "benchmarks/results/train.json (the shipped recipe's run)",
+            "parameters": run["parameters"], "best_step": run["best_step"], "val_loss": run["val_loss"],
+            "test_loss": run["test_loss"], "wall_s": round(run["wall_s"], 1)}
+
+
 def read_results() -> list[dict]:
     if not RESULTS.is_file():
         return []
@@ -143,7 +159,17 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="comma-separated run names (or a class name)")
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="runs side by side (one core each)")
     parser.add_argument("--steps", type=int, default=None, help="override the steps (recorded; not for results)")
+    parser.add_argument("--from-shipped", default=None, metavar="NAME",
+                        help="record run NAME (the shipped recipe at its seed) from benchmarks/results/train.json")
     args = parser.parse_args()
+    if args.from_shipped:
+        entry = next((e for e in PLAN if e[0] == args.from_shipped), None)
+        if entry is None or args.from_shipped in done_names():
+            sys.exit(f"{args.from_shipped}: not in the plan, or already recorded")
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(shipped_record(entry)) + "\n")
+        report()
+        return 0
     if args.list:
         for name, size_class, recipe, overrides, seed in PLAN:
             print(f"{size_class:8s} {name:22s} --recipe {recipe} {' '.join(overrides)} --seed {seed}")
