@@ -92,9 +92,9 @@ class DeviceState:
 
     def open(self, name: str, graph: bytes) -> ort.InferenceSession:
         """A session of `graph` on the same providers (and device) as the model's, opened once."""
-        if name not in self._graphs:
-            options = self.session.get_provider_options()
-            providers = [(p, options.get(p, {})) for p in self.session.get_providers()]
+        if name not in self._graphs:  # the device by its id; the providers' other options are their defaults
+            providers = [(p, {"device_id": str(self.device_id)} if p == CUDA_PROVIDER else {})
+                         for p in self.session.get_providers()]
             self._graphs[name] = ort.InferenceSession(graph, providers=providers)
         return self._graphs[name]
 
