@@ -133,3 +133,17 @@ def test_the_ring_graphs_restart_in_place_and_keep_rows():
     assert np.array_equal(ring, expected)
     keep = ort.InferenceSession(keep_graph(), providers=["CPUExecutionProvider"])
     assert np.array_equal(keep.run(None, {"ring": ring, "rows": np.array([4, 0])})[0], ring[:, [4, 0]])
+
+
+@pytest.mark.parametrize("batch_size", [1, 64])
+def test_the_device_state_class_itself_on_the_cpu(monkeypatch, batch_size):
+    """runtime.graphs.DeviceState (not the stand-in's twin) with "cpu" as its device: its allocation, its
+    ring graphs' sessions and its bindings by address run the device path to the CPU's names."""
+    cpu = WavenetModel.load(FILES["step, format 2"], provider="cpu", threads=1)
+    expected = cpu.generate(N, seed=6, batch_size=batch_size, return_logprobs=True)
+    monkeypatch.setattr(graphs, "reads_inputs_in_place", lambda session: False)
+    monkeypatch.setattr(graphs, "device_state", lambda session: graphs.DeviceState(session, "cpu", 0))
+    model = WavenetModel.load(FILES["step, format 2"], provider="cpu", threads=1)
+    assert model.generate(N, seed=6, batch_size=batch_size, return_logprobs=True) == expected
+    assert isinstance(model.runner.device, graphs.DeviceState)
+    assert set(model.runner.device._graphs) == ({"restart", "keep"} if batch_size > 1 else {"restart"})
