@@ -3,6 +3,7 @@
     python benchmarks/gpu.py                       # on a machine with onnxruntime-gpu and a CUDA GPU
     python benchmarks/gpu.py --out results/gpu.txt # the same, also written to a file
     python benchmarks/gpu.py --stand-in --quick    # no GPU: the same checks through tests/bind_copy.py
+    python benchmarks/gpu.py --sampler-only        # any machine: the host sampler at 65,536 rows, 1 thread or blocks
 
 Without the CUDA execution provider it prints one line and exits 0. With it (about 5 minutes on an H200):
   1. correctness: 20,000 names at batch 256 and 4,096, seed 0, CUDA against the CPU session: >= 99% equal
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the stand-in session (tests/bind_copy.py)
 
 from wavenet_edge.runtime import WavenetModel, graphs  # noqa: E402
-from wavenet_edge.runtime.model import shipped_model_path  # noqa: E402
+from wavenet_edge.runtime.model import SAMPLER_THREADS, shipped_model_path  # noqa: E402
 from wavenet_edge.runtime.sampling import BlockSampler, Sampler, SamplingParams  # noqa: E402
 from wavenet_edge.runtime.workers import physical_cores  # noqa: E402
 
@@ -202,7 +203,17 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer names and steps (a smoke run)")
     parser.add_argument("--no-train", action="store_true", help="skip the training check")
     parser.add_argument("--out", type=Path, default=None, help="also write the lines to this file")
+    parser.add_argument("--sampler-only", action="store_true",
+                        help="only time the host sampler at 65,536 rows, 1 thread against row blocks (any machine)")
     args = parser.parse_args()
+    if args.sampler_only:
+        model = WavenetModel.load(args.model or shipped_model_path(), provider="cpu", threads=1)
+        threads = max(2, min(physical_cores(), SAMPLER_THREADS))
+        one, blocked = sampler_ms(model, 65_536, 1), sampler_ms(model, 65_536, threads)
+        print(f"host sampler at batch 65,536 ({physical_cores()} physical cores): {one:.2f} ms per step on 1 thread, "
+              f"{blocked:.2f} ms in row blocks on {threads} ({one / blocked:.2f}x); one thread caps a device at "
+              f"{65_536 / one * 1e3:,.0f} chars/s")
+        return 0
     if not args.stand_in and CUDA not in ort.get_available_providers():
         print(f"no GPU: this onnxruntime ({ort.__version__}) has no CUDA execution provider (install onnxruntime-gpu "
               f"on a machine with an NVIDIA GPU); nothing measured")
