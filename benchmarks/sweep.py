@@ -140,10 +140,12 @@ def table_lines(rows: list[dict]) -> list[str]:
     lines.append("")
     for recipe in ("default", "large"):
         vals = [r["val_loss"] for r in rows if r["class"] == "noise" and r["recipe"] == recipe]
+        tests = [r["test_loss"] for r in rows if r["class"] == "noise" and r["recipe"] == recipe]
         if len(vals) >= 2:
             lines.append(f"Noise floor, recipe `{recipe}` as it was: {len(vals)} seeds, val {min(vals):.4f}.."
                          f"{max(vals):.4f} (spread {max(vals) - min(vals):.4f}, standard deviation "
-                         f"{statistics.stdev(vals):.4f}); a lever counts as a gain only beyond the spread.")
+                         f"{statistics.stdev(vals):.4f}), test {min(tests):.4f}..{max(tests):.4f} (spread "
+                         f"{max(tests) - min(tests):.4f}); a lever counts as a gain only beyond the spread.")
     return lines
 
 
