@@ -100,7 +100,8 @@ def _notes_on_stderr(enabled: bool) -> Iterator[None]:
 def _provider_options(func):
     func = click.option("--threads", type=THREADS, default=None,
                         help="CPU cores to use: a big request is split over this many worker processes, with the "
-                             "same results (default: every physical core; small requests and batch 1 use one).")(func)
+                             "same results (default: every physical core; small requests and batch 1 use one). On "
+                             "a GPU: the host threads (at most 8) that draw a big batch's tokens.")(func)
     func = click.option("--provider", default="auto", show_default=True,
                         help="auto (the best that works here), cpu, cuda or an exact ONNX Runtime provider name; "
                              "a named provider that cannot run is an error.")(func)
