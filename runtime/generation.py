@@ -140,9 +140,9 @@ def generate_chunks(runner: GraphRunner, vocab: Vocab, request: GenerationReques
     room = request.max_len - len(prefix_ids)  # characters a row may add; then the end token is forced
     start_state, start_token, start_logprob = _prefix_template(runner, prefix_ids)
     decode = _text_decoder(vocab)
-    sampler: Sampler | BlockSampler = Sampler(request.sampling)
-    if runner.sampler_threads > 1:  # a device session (WavenetModel.load): big batches drawn in row blocks
-        sampler = BlockSampler(Sampler(request.sampling), runner.sampler_pool(), runner.sampler_threads)
+    draw = Sampler(request.sampling)
+    # a device session (WavenetModel.load): big batches drawn in row blocks on the host's threads
+    sampler = BlockSampler(draw, runner.sampler_pool(), runner.sampler_threads) if runner.sampler_threads > 1 else draw
 
     def keys(local: np.ndarray) -> np.ndarray:  # random-stream keys of this stream's names `local`
         return row_keys(request.seed, first + local.astype(np.uint64) * np.uint64(stride))

@@ -61,10 +61,9 @@ def _node(op: str, inputs: list[str], outputs: list[str], **ints: int) -> bytes:
             + _bytes(4, op) + attributes)
 
 
-def _scalar(name: str, elem_type: int, value: float | int) -> bytes:
-    """TensorProto of one element (dims [], raw little-endian data)."""
-    raw = struct.pack("<f", value) if elem_type == FLOAT else struct.pack("<q", value)
-    return _int(2, elem_type) + _bytes(8, name) + _bytes(9, raw)
+def _int64_scalar(name: str, value: int) -> bytes:
+    """TensorProto of one int64 (dims [], raw little-endian data)."""
+    return _int(2, INT64) + _bytes(8, name) + _bytes(9, struct.pack("<q", value))
 
 
 def _model(name: str, nodes: list[bytes], initializers: list[bytes], inputs: list[bytes],
@@ -91,7 +90,7 @@ def restart_graph() -> bytes:
     inputs = [_tensor_type("ring", FLOAT, ring_dims), _tensor_type("slots", INT64, ["written", 1, 1]),
               _tensor_type("rows", INT64, [1, "restarted", 1]),
               _tensor_type("values", FLOAT, ["written", 1, "channels"])]
-    return _model("restart", nodes, [_scalar("zero", INT64, 0)], inputs, [_tensor_type("ring_out", FLOAT, ring_dims)])
+    return _model("restart", nodes, [_int64_scalar("zero", 0)], inputs, [_tensor_type("ring_out", FLOAT, ring_dims)])
 
 
 def keep_graph() -> bytes:

@@ -251,7 +251,6 @@ class BlockSampler:
 
     def __init__(self, sampler: Sampler, pool: ThreadPoolExecutor, threads: int, block_rows: int = BLOCK_ROWS):
         self.sampler, self.pool, self.threads, self.block_rows = sampler, pool, threads, block_rows
-        self.params = sampler.params
 
     def __call__(self, logits: np.ndarray, u: np.ndarray, out: np.ndarray,
                  logprobs: bool = False) -> np.ndarray | None:

@@ -25,19 +25,19 @@ import ctypes
 import numpy as np
 import onnxruntime as ort
 
+from wavenet_edge.runtime.graphs import DeviceState
+
 STAND_IN_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-class StandInDevice:
+class StandInDevice(DeviceState):
     """DeviceState for the stand-in: "device" memory is host memory that its sessions read in place."""
 
     def __init__(self, session: ort.InferenceSession):
-        self.session = session  # the plain CPU session of the model
-        self.device_type, self.device_id = "cpu", 0
+        super().__init__(session, "cpu", 0)  # session: the plain CPU session of the model
         self.blocks: list[ort.OrtValue] = []  # every allocation (kept alive: its address stays "device")
         self.copied_bytes = 0  # host input bytes copied at bind time, by all the stand-in's sessions
         self.host_outputs: list[str] = []  # outputs bound to host memory, by name, once per binding
-        self._graphs: dict[str, BindCopySession] = {}
 
     def allocate(self, shape: list[int]) -> ort.OrtValue:
         value = ort.OrtValue.ortvalue_from_shape_and_type([int(d) for d in shape], np.float32, "cpu", 0)
@@ -52,15 +52,11 @@ class StandInDevice:
                 return True
         return False
 
-    def open(self, name: str, graph: bytes) -> BindCopySession:
+    def open(self, name: str, graph: bytes):  # the ring graphs' sessions are stand-ins too
         if name not in self._graphs:
             self._graphs[name] = BindCopySession(ort.InferenceSession(graph, providers=["CPUExecutionProvider"]),
-                                                 self)
+                                                 self)  # type: ignore[assignment]
         return self._graphs[name]
-
-    def bind(self, binding, name, ring, offset, shape, output=False) -> None:
-        bind = binding.bind_output if output else binding.bind_input
-        bind(name, self.device_type, self.device_id, np.float32, shape, ring.data_ptr() + 4 * offset)
 
 
 class CopyingBinding:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wavenet_edge.runtime import WavenetModel, sampling
+from wavenet_edge.runtime import WavenetModel
 from wavenet_edge.runtime.sampling import BlockSampler, Sampler, SamplingParams
 
 STEP = Path(__file__).resolve().parent / "fixtures" / "tiny-step.onnx"
@@ -59,13 +59,17 @@ def test_small_batches_take_one_call(pool):
 
 
 def test_generation_with_sampler_threads_gives_the_same_names(monkeypatch):
-    monkeypatch.setattr(sampling, "BLOCK_ROWS", 16)
-    monkeypatch.setattr(BlockSampler.__init__, "__defaults__", (16,))
+    monkeypatch.setattr(BlockSampler.__init__, "__defaults__", (16,))  # block_rows 16: 128 rows make 3 blocks
     one = WavenetModel.load(STEP, provider="cpu", threads=1)
     assert one.runner.sampler_threads == 1  # on the CPU the worker processes are the parallelism
     blocked = WavenetModel.load(STEP, provider="cpu", threads=1)
     blocked.runner.sampler_threads = 3  # as WavenetModel.load sets it on a device session
+    widths = []
+    draw = Sampler.__call__
+    monkeypatch.setattr(Sampler, "__call__", lambda self, logits, u, out, logprobs=False:
+                        widths.append(len(out)) or draw(self, logits, u, out, logprobs))
     for kwargs in ({}, {"temperature": 0.8, "top_k": 6}, {"prefix": "a"}):
         want = one.generate(300, seed=4, batch_size=128, return_logprobs=True, **kwargs)
+        widths.clear()
         assert blocked.generate(300, seed=4, batch_size=128, return_logprobs=True, **kwargs) == want
-    assert blocked.runner._sampler_pool is not None  # the blocks did run on its threads
+        assert {42, 43} <= set(widths) and 128 not in widths  # 128 rows drawn as blocks of 42, 43 and 43
