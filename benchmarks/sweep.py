@@ -59,6 +59,9 @@ PLAN: list[tuple[str, str, str, list[str], int]] = [
     ("d-b256-lr4e-3-s43", "default", "default", ["--batch-size", "256", "--lr", "4e-3"], 43),
     ("d-b512-lr6e-3-s43", "default", "default", ["--batch-size", "512", "--lr", "6e-3"], 43),
     ("d-steps45k-s43", "default", "default", [*OLD_DEFAULT, "--steps", "45000"], 43),
+    # the two levers that held at both seeds, together: batch 256 with lr 4e-3 (the recipe since) and 45,000 steps
+    ("d-b256-steps45k", "default", "default", ["--batch-size", "256", "--lr", "4e-3", "--steps", "45000"], 42),
+    ("d-b256-steps45k-s43", "default", "default", ["--batch-size", "256", "--lr", "4e-3", "--steps", "45000"], 43),
     # large class (<= 250k parameters)
     ("l-c48-skip224", "large", "large", ["--channels", "48", "--skip-channels", "224", "--head-channels", "224"], 42),
     ("l-b256-lr4e-3", "large", "large", ["--batch-size", "256", "--lr", "4e-3"], 42),

@@ -8,7 +8,8 @@
 
 A recipe with a teacher (`small` distils from `large`) uses OUT_DIR/<teacher>.pt, so list the teacher first.
 --checkpoints measures checkpoints trained elsewhere (by the recipe's wn-train command) instead of training:
-their training time is the trainer's own clock at the last evaluation.
+their training time is the trainer's own clock at the last evaluation. One given a recipe's name must hold
+that recipe's model and settings (all but --samples), or it is refused, naming what differs.
 
 Writes OUT_DIR/{default,lecture}.pt (+ metrics logs), OUT_DIR/results.json and a loss-curve PNG of
 both runs. Loss = mean NLL per character, end token included (the lecture's metric); test is
@@ -22,7 +23,7 @@ import json
 import platform
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -84,6 +85,19 @@ def measured(name: str, ckpt, split, wall: float, path: Path) -> dict:
             "command": recipe_command(name) if recipe else "", "teacher": ckpt.teacher.get("metrics", {})}
 
 
+def recipe_differences(name: str, ckpt) -> list[str]:
+    """What a checkpoint's model and training settings have other than recipe `name`'s ("key here vs
+    recipe"); `samples` (names printed at each evaluation, from their own generator) does not count."""
+    recipe = RECIPES[name]
+    config = ModelConfig(**{**recipe.model, "vocab_size": ckpt.config.vocab_size}).to_dict()
+    wanted = {**{f"config {k}": v for k, v in config.items()},
+              **{f"settings {k}": v for k, v in asdict(recipe.settings).items() if k != "samples"}}
+    have = {**{f"config {k}": v for k, v in ckpt.config.to_dict().items()},
+            **{f"settings {k}": v for k, v in ckpt.train_state["settings"].items() if k != "samples"}}
+    return [f"{key} {have.get(key)!r} vs {wanted.get(key)!r}" for key in sorted(set(wanted) | set(have))
+            if json.dumps(have.get(key)) != json.dumps(wanted.get(key))]
+
+
 def checkpoint_results(spec: str, split, data_info: dict) -> list[dict]:
     """name=path,... -> results records of checkpoints trained elsewhere, on the same data."""
     results = []
@@ -92,6 +106,10 @@ def checkpoint_results(spec: str, split, data_info: dict) -> list[dict]:
         ckpt = load_checkpoint(path)
         if ckpt.data.get("sha256") != data_info["sha256"]:
             sys.exit(f"Error: {path}: trained on other data (sha256 {ckpt.data.get('sha256')})")
+        if name in RECIPES:  # recorded as the recipe's run: it must be the recipe's model and settings
+            differ = recipe_differences(name, ckpt)
+            if differ:
+                sys.exit(f"Error: {path}: not recipe {name}'s run ({', '.join(differ)})")
         results.append(measured(name, ckpt, split, ckpt.train_state["history"][-1]["elapsed_s"], Path(path)))
     return results
 

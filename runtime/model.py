@@ -34,7 +34,7 @@ from .generation import (
     check_filter,
     encode_prefix,
     filter_names,
-    generate_stream,
+    generate_chunks,
 )
 from .graph_check import check_graph
 from .graphs import GraphRunner, make_runner
@@ -229,6 +229,20 @@ class WavenetModel:
         so the names for a seed keep their order. ConstraintError, naming the acceptance rate, when
         `max_samples` draws (default max(100,000, 1,000 n)) give fewer than n names.
         """
+        items = itertools.chain.from_iterable(self._chunks(
+            n, temperature, top_k, top_p, seed, prefix, max_len, batch_size, return_logprobs, unique, exclude,
+            patience, min_len, suffix, contains, max_samples))
+        if return_logprobs:
+            return ((name, cast(float, logprob)) for _, name, logprob in items)
+        return (name for _, name, _ in items)
+
+    def _chunks(self, n: int | None, temperature: float, top_k: int | None, top_p: float | None, seed: int,
+                prefix: str, max_len: int | None, batch_size: int, return_logprobs: bool, unique: bool,
+                exclude: Iterable[str] | None, patience: int, min_len: int, suffix: str, contains: str,
+                max_samples: int | None) -> Iterator[list[tuple[int, str, float | None]]]:
+        """iter_generate's (index, name, logprob) items in lists (the request validated before it returns): a
+        list per finished step or worker message where n names are asked for without filters (generate takes
+        whole lists: no generator frames per name), a list per name otherwise."""
         filtering = unique or exclude is not None
         if filtering and n is None:
             raise ValueError("unique/exclude need a number of names n")
@@ -253,19 +267,16 @@ class WavenetModel:
             if unknown:
                 raise WavenetEdgeError(f"{option} {text!r}: characters not in the model's vocabulary: "
                                        f"{''.join(unknown)!r} (allowed: {''.join(self.metadata.vocab.chars)!r})")
-        if request.n is None:
-            stream = self._stream(request, return_logprobs, names=n)  # n: a guess at the names needed
-            stream = constrain(stream, constraints, n, budget)
-            if n is not None and not filtering:
-                stream = itertools.islice(stream, n)
-        else:  # n names: generate n, then as many more as were over max_len, and so on
-            stream = self._topped_up(request, constraints, budget, return_logprobs)
+        if request.n is not None:  # n names: generate n, then as many more as were over max_len, and so on
+            return self._topped_up(request, constraints, budget, return_logprobs)
+        stream = self._stream(request, return_logprobs, names=n)  # n: a guess at the names needed
+        stream = constrain(stream, constraints, n, budget)
+        if n is not None and not filtering:
+            stream = itertools.islice(stream, n)
         if filtering:
             assert n is not None  # refused above
             stream = filter_names(stream, n, unique=unique, exclude=exclude, patience=patience)
-        if return_logprobs:
-            return ((name, cast(float, logprob)) for _, name, logprob in stream)
-        return (name for _, name, _ in stream)
+        return ([item] for item in stream)
 
     def draw_range(self, start: int, count: int, seed: int = 0, temperature: float = 1.0, top_k: int | None = None,
                    top_p: float | None = None, prefix: str = "", max_len: int | None = None,
@@ -285,19 +296,21 @@ class WavenetModel:
                 if constraints.accepts(name)]
 
     def _topped_up(self, request: GenerationRequest, constraints: NameConstraints, budget: int,
-                   logprobs: bool) -> Iterator[tuple[int, str, float | None]]:
-        """The first request.n names of the seed that satisfy `constraints`, drawing names 0..n-1 first
-        and then only as many more as were dropped (no rows run for names that are not needed)."""
-        assert request.n is not None
-        wanted, found, drawn = request.n, 0, 0
+                   logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
+        """The first request.n names of the seed within constraints.max_len (nothing else constrains them), in
+        lists, drawing names 0..n-1 first and then only as many more as were dropped (no rows run for names
+        that are not needed)."""
+        assert request.n is not None and not constraints.active
+        wanted, found, drawn, limit = request.n, 0, 0, constraints.max_len
         while found < wanted:
             if drawn >= budget:
                 raise too_rare(constraints, found, drawn, wanted)
             part = replace(request, n=min(wanted - found, budget - drawn))
-            for item in self._stream(part, logprobs, offset=drawn):
-                if constraints.accepts(item[1]):
-                    found += 1
-                    yield item
+            for chunk in self._stream_chunks(part, logprobs, offset=drawn):
+                kept = [item for item in chunk if len(item[1]) <= limit]
+                if kept:
+                    found += len(kept)
+                    yield kept
             drawn += cast(int, part.n)
 
     def generate(self, n: int = 1, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -308,12 +321,11 @@ class WavenetModel:
         """`n` names as a list (see `iter_generate`)."""
         if n is None:
             raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
-        names = list(self.iter_generate(n, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                                        prefix=prefix, max_len=max_len, batch_size=batch_size,
-                                        return_logprobs=return_logprobs, unique=unique, exclude=exclude,
-                                        patience=patience, min_len=min_len, suffix=suffix, contains=contains,
-                                        max_samples=max_samples))
-        return cast("list[str] | list[tuple[str, float]]", names)  # all names, or all (name, logprob) pairs
+        chunks = self._chunks(n, temperature, top_k, top_p, seed, prefix, max_len, batch_size, return_logprobs,
+                              unique, exclude, patience, min_len, suffix, contains, max_samples)
+        if return_logprobs:
+            return [(name, cast(float, logprob)) for chunk in chunks for _, name, logprob in chunk]
+        return [name for chunk in chunks for _, name, _ in chunk]
 
     def complete(self, prefix: str = "", k: int = 10, max_len: int | None = None,
                  max_nodes: int = DEFAULT_MAX_NODES) -> list[Completion]:
@@ -342,12 +354,19 @@ class WavenetModel:
         """The request's names offset, offset + 1, ... as (index, name, logprob): in this process, or on
         worker processes when the request is big enough (workers.worker_count); the same items either way.
         names: how many names an endless request is expected to need (None: no idea)."""
+        return itertools.chain.from_iterable(self._stream_chunks(request, logprobs, offset, names))
+
+    def _stream_chunks(self, request: GenerationRequest, logprobs: bool, offset: int = 0,
+                       names: int | None = None) -> Iterator[list[tuple[int, str, float | None]]]:
+        """_stream's items in lists: one per step that finished names, or per message of a worker."""
         workers = worker_count(self.threads, request, self._started(), names) if self._pool is not None else 1
         if workers == 1:
-            return ((index + offset, name, logprob) for index, name, logprob
-                    in generate_stream(self._runner, self.metadata.vocab, request, logprobs, first=offset))
+            chunks = generate_chunks(self._runner, self.metadata.vocab, request, logprobs, first=offset)
+            if offset == 0:
+                return chunks
+            return ([(index + offset, name, logprob) for index, name, logprob in chunk] for chunk in chunks)
         assert self._pool is not None
-        return self._pool.generate(request, logprobs, workers, offset)
+        return self._pool.generate_chunks(request, logprobs, workers, offset)
 
     def __repr__(self) -> str:
         return f"WavenetModel({str(self.path)!r}, graph={self.graph!r}, providers={self.providers})"
