@@ -33,7 +33,9 @@ processes for a big request, each with a contiguous block of the names: runtime/
 Worker processes (issue 17, item 1), also alone with --scaling-only: --scaling-runs back-to-back runs, each
 timing WavenetModel.generate of --scaling-names names at each --scaling-batches batch size in this process
 (threads=1) and on 2 worker processes (threads=2, its pool started before: it lives with the model), the
-two giving the same names (checked). The goal: >= 1.9x in every run. On a machine with 16 physical cores
+two giving the same names (checked), and two independent one-process generators side by side (each half the
+names at half the batch, no pool, no merge: what the machine's two cores give at all, the ceiling of 2
+workers). The goal: >= 1.9x in every run. On a machine with 16 physical cores
 16 workers are measured too (goal >= 12x); elsewhere the script prints a MODEL of 16 workers, labelled as
 such: Amdahl's law with the serial fraction s = 2 / S2 - 1 that the worst run's 2-worker speedup S2 implies,
 capped by the merging process's own ceiling (one core's names per second over its CPU seconds per name,
@@ -55,6 +57,7 @@ import contextlib
 import io
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shutil
@@ -349,9 +352,55 @@ class ScalingRun:
     chars: int
     seconds: dict[int, float]  # workers -> wall seconds of the same names
     parent_cpu_s: dict[int, float]  # workers -> this process's CPU seconds (the merge, for k > 1)
+    side_by_side_s: float  # two independent processes, each half the names at half the batch: the slower one's
 
     def speedup(self, workers: int) -> float:
         return self.seconds[1] / self.seconds[workers]
+
+    @property
+    def ceiling(self) -> float:
+        """What two cores of this machine give at all: one process against two independent ones side by side."""
+        return self.seconds[1] / self.side_by_side_s
+
+
+def _side_by_side(conn, path: str, barrier) -> None:
+    """A helper process of the machine's ceiling: on each (names, seed, batch) it waits for its twin, then
+    generates in one process (threads=1) and sends back its wall seconds; None ends it."""
+    model = WavenetModel.load(path, provider="cpu", threads=1)
+    model.generate(2_000, seed=0)
+    while (job := conn.recv()) is not None:
+        names, seed, batch = job
+        barrier.wait()
+        t0 = time.perf_counter()
+        model.generate(names, seed=seed, batch_size=batch)
+        conn.send(time.perf_counter() - t0)
+
+
+class SideBySide:
+    """Two independent one-process generators (no pool, no merge) started together: the 2-core ceiling."""
+
+    def __init__(self, path: Path):
+        context = multiprocessing.get_context("spawn")
+        self.barrier = context.Barrier(2)  # kept: the helpers open it after this returns
+        self.conns, self.procs = [], []
+        for _ in range(2):
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=_side_by_side, args=(theirs, str(path), self.barrier), daemon=True)
+            proc.start()
+            self.conns.append(ours)
+            self.procs.append(proc)
+
+    def seconds(self, names: int, seed: int, batch: int) -> float:
+        """The slower helper's wall seconds for half the names each, at half the batch (as 2 workers get)."""
+        for number, conn in enumerate(self.conns):
+            conn.send((math.ceil(names / 2), seed + 7919 * number, math.ceil(batch / 2)))
+        return max(conn.recv() for conn in self.conns)
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.send(None)
+        for proc in self.procs:
+            proc.join(timeout=10)
 
 
 def worker_scaling(step_path: Path, batches: list[int], names: int, runs: int) -> list[ScalingRun]:
@@ -363,6 +412,8 @@ def worker_scaling(step_path: Path, batches: list[int], names: int, runs: int) -
         models[k] = WavenetModel.load(step_path, provider="cpu", threads=k)
         models[k].generate(names, seed=0, batch_size=max(batches))  # starts its pool; warms every session
     models[1].generate(min(names, 20_000), seed=0, batch_size=max(batches))
+    twins = SideBySide(step_path)
+    twins.seconds(min(names, 20_000), 0, max(batches))  # warm
     done = []
     for run_number in range(runs):
         for batch in batches:
@@ -375,10 +426,11 @@ def worker_scaling(step_path: Path, batches: list[int], names: int, runs: int) -
             if any(out != outputs[1] for out in outputs.values()):
                 sys.exit(f"worker processes gave other names than one process (seed {seed}, batch {batch})")
             chars = sum(len(name) + 1 for name in outputs[1])
-            done.append(ScalingRun(batch, names, chars, seconds, cpu))
+            done.append(ScalingRun(batch, names, chars, seconds, cpu, twins.seconds(names, seed, batch)))
             print(f"  run {run_number + 1}, batch {batch}: " + ", ".join(
-                f"{k} worker(s) {seconds[k]:.3f} s ({chars / seconds[k]:,.0f} chars/s)" for k in seconds),
-                file=sys.stderr, flush=True)
+                f"{k} worker(s) {seconds[k]:.3f} s ({chars / seconds[k]:,.0f} chars/s)" for k in seconds)
+                + f", 2 independent processes {done[-1].side_by_side_s:.3f} s", file=sys.stderr, flush=True)
+    twins.close()
     for model in models.values():
         model.close()
     return done
@@ -427,13 +479,17 @@ def scaling_report(runs: list[ScalingRun]) -> tuple[list[tuple[str, str, bool]],
     print()
     counts = sorted(runs[0].seconds)
     print("| run | batch |" + "".join(f" {k} worker(s), chars/s |" for k in counts) + "".join(
-        f" {k} vs 1 |" for k in counts[1:]) + " merge CPU s per name (2) |")
-    print("|--:|--:|" + "--:|" * (2 * len(counts) - 1) + "--:|")
+        f" {k} vs 1 |" for k in counts[1:]) + " merge CPU s per name (2) | 2 independent processes vs 1 |")
+    print("|--:|--:|" + "--:|" * (2 * len(counts) - 1) + "--:|--:|")
     for number, run in enumerate(runs):
         print(f"| {number // len({r.batch for r in runs}) + 1} | {run.batch} |"
               + "".join(f" {run.chars / run.seconds[k]:,.0f} |" for k in counts)
               + "".join(f" {run.speedup(k):.2f}x |" for k in counts[1:])
-              + f" {run.parent_cpu_s[2] / run.names * 1e6:.2f} us |")
+              + f" {run.parent_cpu_s[2] / run.names * 1e6:.2f} us | {run.ceiling:.2f}x |")
+    print()
+    print("2 independent processes: two one-process generators side by side, each half the names at half the batch, "
+          "no pool and no merge (the slower one's time): what this machine's two cores give at all, the ceiling "
+          "of 2 workers.")
     goals = []
     big = [run for run in runs if run.batch >= 4096]
     for run_number, run in enumerate(big):
