@@ -479,17 +479,23 @@ def scaling_report(runs: list[ScalingRun]) -> tuple[list[tuple[str, str, bool]],
     print()
     counts = sorted(runs[0].seconds)
     print("| run | batch |" + "".join(f" {k} worker(s), chars/s |" for k in counts) + "".join(
-        f" {k} vs 1 |" for k in counts[1:]) + " merge CPU s per name (2) | 2 independent processes vs 1 |")
-    print("|--:|--:|" + "--:|" * (2 * len(counts) - 1) + "--:|--:|")
+        f" {k} vs 1 |" for k in counts[1:]) + " merge CPU s per name (2) | 2 independent processes vs 1 | "
+        "2 workers / 2 independent |")
+    print("|--:|--:|" + "--:|" * (2 * len(counts) - 1) + "--:|--:|--:|")
     for number, run in enumerate(runs):
         print(f"| {number // len({r.batch for r in runs}) + 1} | {run.batch} |"
               + "".join(f" {run.chars / run.seconds[k]:,.0f} |" for k in counts)
               + "".join(f" {run.speedup(k):.2f}x |" for k in counts[1:])
-              + f" {run.parent_cpu_s[2] / run.names * 1e6:.2f} us | {run.ceiling:.2f}x |")
+              + f" {run.parent_cpu_s[2] / run.names * 1e6:.2f} us | {run.ceiling:.2f}x | "
+              f"{run.speedup(2) / run.ceiling:.2f} |")
     print()
     print("2 independent processes: two one-process generators side by side, each half the names at half the batch, "
           "no pool and no merge (the slower one's time): what this machine's two cores give at all, the ceiling "
           "of 2 workers.")
+    shares = [run.speedup(2) / run.ceiling for run in runs]
+    ceilings = [run.ceiling for run in runs]
+    print(f"The machine's ceiling over these runs: {min(ceilings):.2f}x..{max(ceilings):.2f}x; 2 workers reached "
+          f"{min(shares):.2f}..{max(shares):.2f} of it.")
     goals = []
     big = [run for run in runs if run.batch >= 4096]
     for run_number, run in enumerate(big):

@@ -30,10 +30,10 @@ RECIPES: dict[str, Recipe] = {
     "default": Recipe(
         "the shipped WaveNet: two stacks of gated dilated convolutions 1-2-4-8 (receptive field 31), "
         "32 channels, 96 skip and head channels, AdamW (batch 256, lr 4e-3: the sweep's best, issue 18) with "
-        "cosine decay over 30,000 steps, an exponential moving average of the weights (decay 0.999)",
+        "cosine decay over 45,000 steps, an exponential moving average of the weights (decay 0.999)",
         model={"arch": "wavenet", "channels": 32, "skip_channels": 96, "head_channels": 96,
                "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.25},
-        settings=TrainSettings(steps=30_000, batch_size=256, lr=4e-3, optimizer="adamw", weight_decay=0.1,
+        settings=TrainSettings(steps=45_000, batch_size=256, lr=4e-3, optimizer="adamw", weight_decay=0.1,
                                warmup_steps=200, min_lr_ratio=0.05, eval_every=2000, ema=0.999),
     ),
     "large": Recipe(
