@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import signal
 from functools import cache
 from pathlib import Path
 
@@ -67,6 +68,16 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("needs_train_extra"):
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own Ctrl-C handler for every test, as in a terminal. A shell that starts the suite in the
+    background (`nohup ... &` without job control) leaves SIGINT ignored, Python then keeps it ignored, and
+    the tests of what a Ctrl-C does (and of the handler put back after it) would see nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="module")
