@@ -192,8 +192,9 @@ def large_int8(large_file: Path, split, fp32_val: float) -> str:
 
 
 def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
-    """The shipped model, the large one, the first shipped model, the lecture's, then the rest."""
-    first = [name for name in (shipped, large, "default-v4", "default-v3", "default-v2", "default-v1", "lecture") if name in runs]
+    """The shipped model, the large one, the earlier shipped models (newest first), the lecture's, then the rest."""
+    earlier = ("default-v4", "default-v3", "default-v2", "default-v1")
+    first = [name for name in (shipped, large, *earlier, "lecture") if name in runs]
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
 
