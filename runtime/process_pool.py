@@ -3,7 +3,7 @@ Runtime session (one intra-op thread), the results merged in index order (runtim
 the worker side). WavenetModel owns one pool and decides when to use it (runtime/workers.py).
 
     pool = ProcessPool(path, file_stat(path), size=4)
-    for index, name, logprob in pool.generate(request, workers=4): ...   # what generate_stream gives
+    for chunk in pool.generate_chunks(request, workers=4): ...   # [(index, name, logprob)], as generate_chunks
     pool.score(items, workers=4)                                           # [len(items)] float64, in order
     pool.close()                                                           # also when collected, and at exit
 
@@ -312,15 +312,11 @@ class ProcessPool:
 
     # ------------------------------------------------------------------------------------------ jobs
 
-    def generate(self, request: GenerationRequest, logprobs: bool = True, workers: int = 2,
-                 offset: int = 0) -> Iterator[tuple[int, str, float | None]]:
-        """(index, name, log-probability) of the request's names offset, offset + 1, ... (n of them, or
-        endless), made by `workers` workers in contiguous blocks: exactly generate_stream's items."""
-        return itertools.chain.from_iterable(self.generate_chunks(request, logprobs, workers, offset))
-
     def generate_chunks(self, request: GenerationRequest, logprobs: bool = True, workers: int = 2,
                         offset: int = 0) -> Iterator[list[tuple[int, str, float | None]]]:
-        """generate's items in lists, one per message of a worker (built in C: no Python frame per name)."""
+        """(index, name, log-probability) of the request's names offset, offset + 1, ... (n of them, or
+        endless), made by `workers` workers in contiguous blocks: exactly generate_chunks' items, in lists,
+        one per message of a worker (built in C: no Python frame per name)."""
         team = self._ensure(workers)
         k = len(team)
         share = replace(request, batch_size=math.ceil(request.batch_size / k))

@@ -85,11 +85,12 @@ def test_a_workers_error_is_the_one_line_of_one_process(one):
         list(generate_stream(one.runner, one.metadata.vocab, request))
     with ProcessPool(FIXTURES.step, file_stat(str(FIXTURES.step)), size=2) as pool:
         with pytest.raises(WavenetEdgeError) as there:
-            list(pool.generate(request, workers=2))
+            list(pool.generate_chunks(request, workers=2))
         assert (type(there.value), str(there.value)) == (type(here.value), str(here.value))
         pids = pool.pids
         good = GenerationRequest(n=40, seed=0, batch_size=4)
-        assert [item[1] for item in pool.generate(good, workers=2)] == one.generate(40, seed=0, batch_size=4)
+        names = [item[1] for chunk in pool.generate_chunks(good, workers=2) for item in chunk]
+        assert names == one.generate(40, seed=0, batch_size=4)
         assert pool.pids == pids  # a worker's error leaves it serving
 
 
