@@ -76,6 +76,11 @@ PLAN: list[tuple[str, str, str, list[str], int]] = [
     ("l-wd0.05", "large", "large", ["--weight-decay", "0.05"], 42),
     ("l-stacks3", "large", "large", ["--stacks", "3", "--channels", "52", "--skip-channels", "128",
                                      "--head-channels", "128"], 42),
+    # weight decay 0.2 was the first large-class gain (val still falling at the last step): its second seed,
+    # stronger decay, and more steps
+    ("l-wd0.2-s43", "large", "large", ["--weight-decay", "0.2"], 43),
+    ("l-wd0.4", "large", "large", ["--weight-decay", "0.4"], 42),
+    ("l-wd0.2-steps45k", "large", "large", ["--weight-decay", "0.2", "--steps", "45000"], 42),
 ]
 
 
