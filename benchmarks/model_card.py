@@ -127,7 +127,8 @@ def main() -> None:
         f"| lecture, published | {published['parameters']:,} | {published['train_loss']} | "
         f"{published['val_loss']} | | |",
         "",
-        "Commands (each model from the repo, with `mkdir -p runs`; `small` needs its teacher, `large`, first):",
+        "Commands (each model from the repo, with `mkdir -p runs`; `small` needs its teacher, which its "
+        "command trains first):",
         "",
         *[f"- `{r['recipe']}`: `{r.get('command') or 'wn-train --data names --recipe ' + r['recipe']}`"
           for r in ordered_runs(runs, shipped, args.large)],
@@ -193,7 +194,7 @@ def large_int8(large_file: Path, split, fp32_val: float) -> str:
 
 def ordered_runs(runs: dict, shipped: str, large: str) -> list[dict]:
     """The shipped model, the large one, the earlier shipped models (newest first), the lecture's, then the rest."""
-    earlier = ("default-v4", "default-v3", "default-v2", "default-v1")
+    earlier = ("default-v4", "default-v3", "default-v2", "default-v1", "large-v2", "large-v1")
     first = [name for name in (shipped, large, *earlier, "lecture") if name in runs]
     return [runs[name] for name in dict.fromkeys(first + sorted(runs))]
 
@@ -209,8 +210,9 @@ def run_label(run: dict, shipped: str, large: str, large_file: Path | None) -> s
 
 
 def training_time(run: dict, runs: dict) -> str:
-    """Wall time; a distilled model's own time plus its teacher's."""
-    teacher = RECIPES[run["recipe"]].teacher if run["recipe"] in RECIPES else None
+    """Wall time; a distilled model's own time plus its teacher's (the run it was taught by, where the record
+    names one: `small` was taught by `large-v2`, before the recipe `large` changed)."""
+    teacher = run.get("teacher_recipe") or (RECIPES[run["recipe"]].teacher if run["recipe"] in RECIPES else None)
     if teacher and teacher in runs:
         return f"{run['wall_s']:.0f} s + {runs[teacher]['wall_s']:.0f} s (teacher)"
     return f"{run['wall_s']:.0f} s"

@@ -30,6 +30,7 @@ RUNS = ROOT / "runs" / "sweep"
 DATA = ROOT.parent / "shared" / "data" / "names.txt"
 
 OLD_DEFAULT = ["--batch-size", "128", "--lr", "3e-3"]  # recipe default's settings until this sweep
+OLD_LARGE = ["--weight-decay", "0.1"]  # recipe large's weight decay until l-wd0.2 and its second seed
 
 # (name, size class, recipe, overrides, seed): the noise floor first, then the levers of each class
 PLAN: list[tuple[str, str, str, list[str], int]] = [
@@ -37,8 +38,8 @@ PLAN: list[tuple[str, str, str, list[str], int]] = [
     ("default-s42", "noise", "default", OLD_DEFAULT, 42),
     ("default-s43", "noise", "default", OLD_DEFAULT, 43),
     ("default-s44", "noise", "default", OLD_DEFAULT, 44),
-    ("large-s42", "noise", "large", [], 42),
-    ("large-s43", "noise", "large", [], 43),
+    ("large-s42", "noise", "large", OLD_LARGE, 42),
+    ("large-s43", "noise", "large", OLD_LARGE, 43),
     # default class (<= 80k parameters)
     ("d-b256-lr4e-3", "default", "default", ["--batch-size", "256", "--lr", "4e-3"], 42),
     ("d-b512-lr6e-3", "default", "default", ["--batch-size", "512", "--lr", "6e-3"], 42),
@@ -62,18 +63,19 @@ PLAN: list[tuple[str, str, str, list[str], int]] = [
     # the two levers that held at both seeds, together: batch 256 with lr 4e-3 (the recipe since) and 45,000 steps
     ("d-b256-steps45k", "default", "default", ["--batch-size", "256", "--lr", "4e-3", "--steps", "45000"], 42),
     ("d-b256-steps45k-s43", "default", "default", ["--batch-size", "256", "--lr", "4e-3", "--steps", "45000"], 43),
-    # large class (<= 250k parameters)
-    ("l-c48-skip224", "large", "large", ["--channels", "48", "--skip-channels", "224", "--head-channels", "224"], 42),
+    # large class (<= 250k parameters); the runs made before the recipe took weight decay 0.2 name the old 0.1,
+    # the rest are relative to the recipe as it is
+    ("l-c48-skip224", "large", "large", [*OLD_LARGE, "--channels", "48", "--skip-channels", "224",
+                                         "--head-channels", "224"], 42),
     ("l-b256-lr4e-3", "large", "large", ["--batch-size", "256", "--lr", "4e-3"], 42),
-    ("l-dropout0.35", "large", "large", ["--dropout", "0.35"], 42),
-    ("l-dropout0.4", "large", "large", ["--dropout", "0.4"], 42),
+    ("l-dropout0.35", "large", "large", [*OLD_LARGE, "--dropout", "0.35"], 42),
+    ("l-dropout0.4", "large", "large", [*OLD_LARGE, "--dropout", "0.4"], 42),
     ("l-wd0.2", "large", "large", ["--weight-decay", "0.2"], 42),
-    ("l-steps20k", "large", "large", ["--steps", "20000"], 42),
+    ("l-steps20k", "large", "large", [*OLD_LARGE, "--steps", "20000"], 42),
     ("l-ema0.9995", "large", "large", ["--ema", "0.9995"], 42),
     ("l-c56-skip160", "large", "large", ["--channels", "56", "--skip-channels", "160", "--head-channels", "160"], 42),
     ("l-b256-dropout0.35", "large", "large", ["--batch-size", "256", "--lr", "4e-3", "--dropout", "0.35"], 42),
     ("l-minlr0.01", "large", "large", ["--min-lr-ratio", "0.01"], 42),
-    ("l-wd0.05", "large", "large", ["--weight-decay", "0.05"], 42),
     ("l-stacks3", "large", "large", ["--stacks", "3", "--channels", "52", "--skip-channels", "128",
                                      "--head-channels", "128"], 42),
     # weight decay 0.2 was the first large-class gain (val still falling at the last step): its second seed,
