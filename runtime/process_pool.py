@@ -3,7 +3,7 @@ Runtime session (one intra-op thread), the results merged in index order (runtim
 the worker side). WavenetModel owns one pool and decides when to use it (runtime/workers.py).
 
     pool = ProcessPool(path, file_stat(path), size=4)
-    for chunk in pool.generate_chunks(request, workers=4): ...   # [(index, name, logprob)], as generate_chunks
+    for chunk in pool.generate_chunks(request, workers=4): ...   # generate_stream's items, in lists
     pool.score(items, workers=4)                                           # [len(items)] float64, in order
     pool.close()                                                           # also when collected, and at exit
 
@@ -315,7 +315,7 @@ class ProcessPool:
     def generate_chunks(self, request: GenerationRequest, logprobs: bool = True, workers: int = 2,
                         offset: int = 0) -> Iterator[list[tuple[int, str, float | None]]]:
         """(index, name, log-probability) of the request's names offset, offset + 1, ... (n of them, or
-        endless), made by `workers` workers in contiguous blocks: exactly generate_chunks' items, in lists,
+        endless), made by `workers` workers in contiguous blocks: exactly generate_stream's items, in lists,
         one per message of a worker (built in C: no Python frame per name)."""
         team = self._ensure(workers)
         k = len(team)
