@@ -83,7 +83,7 @@ PLAN: list[tuple[str, str, str, list[str], int]] = [
     ("l-wd0.2-s43", "large", "large", ["--weight-decay", "0.2"], 43),
     ("l-wd0.4", "large", "large", ["--weight-decay", "0.4"], 42),
     ("l-wd0.2-steps45k", "large", "large", ["--weight-decay", "0.2", "--steps", "45000"], 42),
-    # the large class's best three at a second seed (l-wd0.2's is above): 45,000 steps, and averaged weights
+    # the large class's best three at a second seed (l-wd0.2's is above): 45,000 steps, averaged weights, batch 256
     ("l-wd0.2-steps45k-s43", "large", "large", ["--weight-decay", "0.2", "--steps", "45000"], 43),
     ("l-ema0.9995-s43", "large", "large", ["--ema", "0.9995"], 43),
     ("l-b256-lr4e-3-s43", "large", "large", ["--batch-size", "256", "--lr", "4e-3"], 43),
