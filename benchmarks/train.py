@@ -5,6 +5,7 @@
     python benchmarks/train.py --recipes large,small,default,lecture --threads 1     # all four (~1.5 h)
     python benchmarks/train.py --checkpoints small=runs/small.pt,large=runs/large.pt \
         --keep benchmarks/results/train.json            # measure trained checkpoints, keep the other runs
+    python benchmarks/train.py --report benchmarks/results/train.json   # print the table of a kept run
 
 A recipe with a teacher (`small` distils from `large`) uses OUT_DIR/<teacher>.pt, so list the teacher first.
 --checkpoints measures checkpoints trained elsewhere (by the recipe's wn-train command) instead of training:
@@ -137,9 +138,17 @@ def main() -> None:
                              "same recipe)")
     parser.add_argument("--replot", metavar="RESULTS_JSON", default=None,
                         help="only redraw the plot from an earlier run's results.json")
+    parser.add_argument("--report", metavar="RESULTS_JSON", default=None,
+                        help="only print the table of an earlier run's results.json (no training)")
     args = parser.parse_args()
     if args.replot:
         plot_results(json.loads(Path(args.replot).read_text()), Path(args.plot or "loss_curves.png"))
+        return
+    if args.report:
+        summary = json.loads(Path(args.report).read_text())
+        print(f"data: {summary['data']['file']} ({summary['data']['items']} items, sha256 "
+              f"{summary['data']['sha256'][:12]}...), machine: {summary['machine']}")
+        print_table(summary["results"])
         return
 
     if args.threads:
@@ -170,6 +179,12 @@ def main() -> None:
     plot = plot_results(summary, Path(args.plot or out_dir / "loss_curves.png"))
 
     print(f"data: {data_path} ({len(items)} items, sha256 {data_info['sha256'][:12]}...), machine: {machine}")
+    print_table(results)
+    print(f"results: {out_dir / 'results.json'}; plot: {plot}")
+
+
+def print_table(results: list[dict]) -> None:
+    """The models side by side: parameters, train/val/test loss, wall time (and the lecture's published run)."""
     print(f"| {'model':<26} | {'params':>7} | {'train':>6} | {'val':>6} | {'test':>6} | {'wall':>7} |")
     print(f"|{'-' * 28}|{'-' * 9}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|")
     for r in results:
@@ -178,7 +193,6 @@ def main() -> None:
     p = LECTURE_PUBLISHED
     print(f"| {'lecture (published)':<26} | {p['parameters']:>7,} | {p['train_loss']:.3f}  | {p['val_loss']:.3f}  | "
           f"{'':>6} | {'':>7} |")
-    print(f"results: {out_dir / 'results.json'}; plot: {plot}")
 
 
 if __name__ == "__main__":
