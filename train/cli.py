@@ -1,6 +1,8 @@
 """wn-train: train a WaveNet (or the lecture's baseline) on any one-item-per-line text file.
 
     wn-train --data names --out model.pt                   # makemore's names.txt, fetched and hash-checked
+    wn-train --data words.txt --out words.pt --time 10m     # the model chosen from the data, fitted to 10 minutes
+    wn-train --data words.txt --init default --out tuned.pt --steps 500 --lr 1e-3    # fine-tune the shipped model
     wn-train --data words.txt --out words.pt --steps 5000 --channels 32
     wn-train --resume model.pt --steps 40000                # the data and options come from the checkpoint
     wn-train --data names --recipe large --out big.pt && wn-train --data names --teacher big.pt --out small.pt
@@ -10,18 +12,21 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 import click
 
 from wavenet_edge.runtime.common.commands import BATCH_SIZE, EXIT_INTERRUPTED, SEED, THREADS, command, usable_threads
 from wavenet_edge.runtime.common.dataset import file_sha256, longest_item, read_items, split_items
-from wavenet_edge.runtime.common.errors import ConfigError, DataError, ModelFileError
+from wavenet_edge.runtime.common.errors import ConfigError, DataError, ModelFileError, OutputError
 from wavenet_edge.runtime.common.files import check_output_path
 from wavenet_edge.runtime.config import ARCHITECTURES, LIMITS, ModelConfig
 from wavenet_edge.runtime.vocab import Vocab
 
+from .auto import choose_for_data, describe_duration, parse_duration
 from .checkpoint import Checkpoint, load_checkpoint
 from .data_checks import data_warnings
 from .distill import DISTILL_SCHEDULES, Teacher
@@ -31,7 +36,45 @@ from .progress import ProgressReporter
 from .recipes import RECIPES
 from .trainer import OPTIMIZERS, Trainer, TrainSettings, loss_plot_path, metrics_log_path
 
-__all__ = ["main"]
+__all__ = ["SHIPPED_CHECKPOINTS", "main", "shipped_checkpoint_path"]
+
+# --init NAME: the checkpoints of the shipped models, installed with the package (wavenet_edge.models)
+SHIPPED_CHECKPOINTS = {"default": "wavenet.pt", "large": "wavenet-large.pt"}
+MODEL_OPTIONS = ("arch", "channels", "skip_channels", "head_channels", "dilations", "stacks", "dropout", "n_embd",
+                 "n_hidden", "block_size")
+
+
+def shipped_checkpoint_path(name: str) -> Path:
+    """The installed checkpoint of the shipped model `name` ("default", "large"); ModelFileError when absent."""
+    filename = SHIPPED_CHECKPOINTS[name]
+    try:
+        path = resources.files("wavenet_edge.models") / filename
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise ModelFileError(f"--init {name}: the shipped model's checkpoint {filename} is not installed with this "
+                             f"package (give the path of a .pt checkpoint)")
+    return Path(str(path))
+
+
+def checkpoint_argument(option: str, value: str) -> str:
+    """The checkpoint file that --init or --resume names: a shipped model's name (--init) unless a file of that
+    name exists; an exported model (.onnx, .ort) is refused in one line: training needs the .pt."""
+    if option == "--init" and value in SHIPPED_CHECKPOINTS and not Path(value).exists():
+        return str(shipped_checkpoint_path(value))
+    path = Path(value)
+    head = b""
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(8)
+        except OSError:
+            pass
+    if path.suffix.lower() in (".onnx", ".ort") or head[:1] == b"\x08" or head[4:8] == b"ORTM":
+        what = "continues the run saved in" if option == "--resume" else "starts from"
+        raise ModelFileError(f"{option} {value}: is an exported model (ONNX), not a training checkpoint; {option} "
+                             f"{what} the .pt checkpoint that wn-train wrote")
+    return value
 
 
 def parse_dilations(text: str) -> tuple[int, ...]:
@@ -92,7 +135,12 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
 @click.option("--block-size", type=int, default=None, help="lecture: context length (a power of two).")
 @click.option("--max-len", type=int, default=None,
               help="Longest item accepted (characters). Default: the longest item of the data, at least 32.")
-@click.option("--steps", type=int, default=TrainSettings.steps, help="Total optimisation steps.")
+@click.option("--steps", type=int, default=TrainSettings.steps,
+              help="Total optimisation steps. Default: chosen from the data (about 300 passes over the training "
+                   "items, 2,000..45,000), or the recipe's.")
+@click.option("--time", "time_budget", default=None, metavar="DURATION",
+              help="Wall-clock budget, e.g. 90s, 10m, 1h30m: the step count (and the learning-rate schedule) is "
+                   "fitted to it once the speed is measured, and recorded in the checkpoint for --resume.")
 @click.option("--batch-size", type=BATCH_SIZE, default=None, help="Items (wavenet) or windows (lecture) per step.")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (adamw 3e-3, sgd 0.1).")
 @click.option("--optimizer", type=str, default=None, help=f"{' or '.join(OPTIMIZERS)} (default per arch).")
@@ -110,9 +158,11 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
                    "torch's default on a busy machine; more help only on an idle machine with cores to spare.")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False), default=None,
               help="Continue the run saved in this checkpoint (optimizer, step and RNG included).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out checkpoint with a new run (without it, an existing one is refused).")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
-              help="Fine-tune: a new run that starts from this checkpoint's model and weights (e.g. the shipped "
-                   "models/wavenet.pt); its vocabulary must cover the data.")
+              help="Fine-tune: a new run that starts from this checkpoint's model and weights: a .pt file, or a "
+                   "shipped model: default or large; its vocabulary must cover the data.")
 @click.option("--ema", type=float, default=TrainSettings.ema,
               help="Decay of an exponential moving average of the weights, used for evaluation and the "
                    "checkpoint (0: off; e.g. 0.999).")
@@ -130,16 +180,33 @@ def merge_settings(base: TrainSettings, given: TrainSettings) -> TrainSettings:
               help=f"Where known data sets are downloaded. Default: ${DATA_DIR_ENV} or ./data.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or evaluation lines.")
 def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channels, dilations, stacks, dropout, n_embd,
-         n_hidden, block_size, max_len, steps, batch_size, lr, optimizer, weight_decay, warmup, min_lr_ratio,
-         grad_clip, eval_every, samples, seed, device, threads, resume_path, init_path, ema, teacher_path,
-         distill_weight, distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
-    """Train a character-level model on DATA and write the best-val checkpoint to --out."""
+         n_hidden, block_size, max_len, steps, time_budget, batch_size, lr, optimizer, weight_decay, warmup,
+         min_lr_ratio, grad_clip, eval_every, samples, seed, device, threads, resume_path, overwrite, init_path, ema,
+         teacher_path, distill_weight, distill_temperature, distill_schedule, allow_data_change, data_dir, quiet):
+    """Train a character-level model on DATA and write the best-val checkpoint to --out.
+
+    Without --recipe, --init or --resume, the model and the settings are chosen from the data: a receptive
+    field that covers the 95th-percentile item length (at least 31, the default recipe's), a width that follows
+    the number of training characters, batch, learning rate and steps that follow the number of items; the
+    choice is printed when training starts, and any option given here replaces its part. After a short
+    warm-up the speed and the expected end are printed; --time fits the run to a wall-clock budget instead.
+    An existing --out checkpoint is never replaced unless --overwrite (or --resume) is given."""
+    started_at = time.perf_counter()  # a --time budget counts from here
     if data_spec is None and resume_path is None:
         raise click.UsageError("Missing option '--data'.")
+    budget = parse_duration(time_budget) if time_budget is not None else None
+    if budget is not None and given_on_command_line("steps"):
+        raise ConfigError("--time and --steps both set the length of the run: give one")
+    if budget is not None and resume_path is not None:
+        raise ConfigError("--time with --resume: a resumed run keeps the step count it chose when it started "
+                          "(raise it with --steps)")
+    init_file = checkpoint_argument("--init", init_path) if init_path is not None else None
+    if resume_path is not None:
+        checkpoint_argument("--resume", resume_path)
     out_path = Path(out_path or resume_path or "model.pt")
     outputs = {"--out": out_path, "metrics log": metrics_log_path(out_path), "loss plot": loss_plot_path(out_path)}
     for option, path in outputs.items():  # before any work: wn-train must not find out after training
-        inputs = {"--init": init_path, "--teacher": teacher_path}
+        inputs = {"--init": init_file, "--teacher": teacher_path}
         if option != "--out":  # --resume model.pt writes model.pt again: the way to continue a run
             inputs["--resume"] = resume_path
         check_output_path(path, option, inputs={k: v for k, v in inputs.items() if v is not None})
@@ -159,6 +226,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                      "n_hidden": n_hidden, "block_size": block_size, "max_len": max_len,
                      "dilations": parse_dilations(dilations) if dilations is not None else None}
     model_options = {k: v for k, v in model_options.items() if v is not None}
+    given_model = dict(model_options)  # the model options of this command line
     if recipe is not None:
         model_options = {**RECIPES[recipe].model, **model_options}
 
@@ -166,7 +234,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     if init_path is not None and resume_path is not None:
         raise ConfigError("--init and --resume exclude each other (--resume continues a run, --init starts a new one)")
     if init_path is not None:
-        init = load_checkpoint(init_path)
+        init = load_checkpoint(init_file)
         config = init.config
         for name, value in model_options.items():
             if name != "dropout" and getattr(config, name) != value:
@@ -203,6 +271,13 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     items, config = read_training_items(data_path, config, init_path or resume_path,
                                         "--init" if init_path is not None else "--resume")
     split = split_items(items)
+    auto = None
+    if recipe is None and init is None and resume is None and config.arch == "wavenet":
+        # no recipe: the model and the settings come from the data; the options given replace their part
+        auto = choose_for_data(items, split.train, settings.steps if given_on_command_line("steps") else None)
+        config = replace(config, **{k: v for k, v in auto.model.items() if k not in given_model})
+        settings = merge_settings(auto.settings, settings)
+        settings.validate()
     # The vocabulary of every item: a character that only val or test items have gets an id too (its
     # embedding is never trained, so the model gives it a low probability) instead of making the file unusable.
     vocab = Vocab.from_items(items)
@@ -228,6 +303,9 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         check_resumable(resume, resume_path, saved, settings)
     elif init is None:
         config = replace(config, vocab_size=vocab.size)
+    if out_path.exists() and resume is None and not overwrite:  # checked last: bad input is named first
+        raise OutputError(f"--out {out_path}: a checkpoint is already there; continue its run with --resume "
+                          f"{out_path}, or start a new one over it with --overwrite")
     data_info = {"source": data_spec if data_spec in KNOWN_DATASETS else str(data_path), "file": data_path.name,
                  "sha256": file_sha256(data_path), "items": len(items), "split": split.describe()}
     if resume is not None:
@@ -243,17 +321,30 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                           f"(wn-train --data {data_spec} --recipe {teacher_recipe} --out {teacher_recipe}.pt) and "
                           f"give it with --teacher {teacher_recipe}.pt")
     dist = Distributed.from_environment()
+    if budget is not None and dist.enabled:
+        raise ConfigError("--time runs in one process (every process would measure its own speed): under torchrun "
+                          "give --steps")
     device = dist.device(pick_device(device))
     teacher = load_teacher(teacher_path, resume, resume_path, vocab, data_info, allow_data_change, device)
     if dist.is_main and resume is None:  # a resumed run was warned when it started
-        for line in notes + data_warnings(data_path, items, split):
+        for line in notes + data_warnings(data_path, items, split, fine_tuning=init is not None):
             click.echo(line, err=True)
     dist.setup(device)
     finished = False
     try:
         reporter = ProgressReporter(quiet or not dist.is_main)
         trainer = Trainer(config, vocab, split, settings, out_path, data_info, device, reporter, resume, teacher, dist,
-                          init_weights=init.state_dict if init is not None else None)
+                          init_weights=init.state_dict if init is not None else None, time_budget=budget,
+                          started_at=started_at,
+                          auto_eval=budget is not None and not given_on_command_line("eval_every")
+                          and (auto is not None or init is not None))
+        if dist.is_main and not quiet:
+            source = ("chosen from the data (--recipe or the model options choose another)" if auto is not None
+                      else f"recipe {recipe}" if recipe is not None
+                      else f"--init {init_path}" + (" (the shipped model)" if init_file != init_path else "")
+                      if init is not None else f"--resume {resume_path}" if resume is not None
+                      else "from the options")
+            click.echo(describe_run(source, trainer, items, budget), err=True)
         result = trainer.run()
         step = trainer.step
         del trainer  # DDP's reducer goes before the process group it uses
@@ -276,6 +367,26 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
         click.echo(f"interrupted at step {step}: resume with --resume {out_path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     return 0
+
+
+def describe_run(source: str, trainer: Trainer, items: list[str], budget: float | None) -> str:
+    """One line: the model (where it comes from, its shape, parameters, receptive field against the item
+    lengths) and the run (batch, steps)."""
+    from .auto import length_percentile
+    from .models import count_parameters
+
+    c, s = trainer.config, trainer.settings
+    if c.arch == "wavenet":
+        shape = (f"wavenet, {c.stacks} x dilations {'-'.join(map(str, c.dilations))}, {c.channels} channels, "
+                 f"{c.skip_channels} skip, {c.head_channels} head")
+    else:
+        shape = f"lecture, n_embd {c.n_embd}, n_hidden {c.n_hidden}, block {c.block_size}"
+    length = (f"receptive field {c.receptive_field} characters (items: 95th percentile {length_percentile(items)}, "
+              f"longest {max(len(i) for i in items)})")
+    steps = (f"steps fitted to --time {describe_duration(budget)}" if budget is not None and trainer.step == 0
+             else f"{s.steps:,} steps")
+    return (f"model ({source}): {shape}; {count_parameters(trainer.model):,} parameters; {length}; "
+            f"batch {s.batch_size}, {steps}")
 
 
 def read_training_items(data_path: Path, config: ModelConfig, checkpoint: str | None,

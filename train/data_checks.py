@@ -59,7 +59,8 @@ def header_warning(path: Path, items: list[str]) -> str | None:
             f"is a header, remove it (wn-train takes every line as an item)")
 
 
-def data_warnings(path: Path, items: list[str], split: Split) -> list[str]:
+def data_warnings(path: Path, items: list[str], split: Split, fine_tuning: bool = False) -> list[str]:
+    """The warnings about `path`'s items; `fine_tuning`: the run already starts from a trained model (--init)."""
     warnings = []
     table = table_warning(path, items)
     if table:
@@ -69,7 +70,7 @@ def data_warnings(path: Path, items: list[str], split: Split) -> list[str]:
         if header:
             warnings.append(header)
     if len(split.val) < MIN_VAL_ITEMS:
+        advice = "use more data" + ("" if fine_tuning else ", or fine-tune a trained model on it (--init default)")
         warnings.append(f"Warning: {path} has {len(items)} items, so val has {len(split.val)} (fewer than "
-                        f"{MIN_VAL_ITEMS}): its loss says little about the model; use more data, or fine-tune a "
-                        f"trained model on it (--init models/wavenet.pt)")
+                        f"{MIN_VAL_ITEMS}): its loss says little about the model; {advice}")
     return warnings

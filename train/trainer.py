@@ -21,7 +21,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -43,11 +43,22 @@ from .plots import plot_loss_curves
 from .rng import capture_rng, restore_rng
 from .samples import sample_names
 
-__all__ = ["OPTIMIZERS", "SYNC_STEPS", "Reporter", "TrainResult", "TrainSettings", "Trainer", "TrainingDiverged",
-           "lr_at", "metrics_log_path", "loss_plot_path", "json_record", "sync_steps_for"]
+__all__ = ["OPTIMIZERS", "SYNC_STEPS", "UNPLANNED", "Reporter", "TrainResult", "TrainSettings", "Trainer",
+           "TrainingDiverged", "auto_eval_every", "lr_at", "metrics_log_path", "loss_plot_path", "json_record",
+           "sync_steps_for"]
 
 OPTIMIZERS = ("adamw", "sgd")
 SYNC_STEPS = 50  # on a GPU: training steps between reads of the loss (Trainer.sync_every)
+UNPLANNED = 2**31 - 1  # the step count (and evaluation interval) of a --time run until its speed is measured
+SKIPPED_STEPS = 2  # the first steps of a run (allocation, caches) are left out of its speed
+SPEED_AFTER_S = 3.0  # the speed is measured over this long (a --time run: at most 2% of its budget) ...
+SPEED_MIN_STEPS = 10  # ... and at least this many steps, or over SPEED_MAX_STEPS steps, whichever comes first
+SPEED_MAX_STEPS = 500
+
+
+def auto_eval_every(steps: int) -> int:
+    """The evaluation interval wn-train chooses for `steps` steps: a twentieth of them, 100..2000, rounded to 100."""
+    return int(min(2000, max(100, round(steps / 20, -2))))
 
 
 def sync_steps_for(device: torch.device) -> int:
@@ -160,8 +171,10 @@ def lr_at(step: int, s: TrainSettings) -> float:
 class Reporter:
     """Hooks the CLI fills in (progress bar, printing); the library itself prints nothing."""
 
-    def start(self, total_steps: int, first_step: int) -> None: ...
+    def start(self, total_steps: int | None, first_step: int) -> None: ...  # None: a --time run, not planned yet
     def step(self, step: int, loss: float, lr: float) -> None: ...
+    def speed(self, steps_per_s: float, total_steps: int, seconds_left: float) -> None: ...
+    def planned(self, budget_s: float, steps: int, steps_per_s: float, eval_every: int, again: bool) -> None: ...
     def evaluation(self, record: dict, samples: list[str], is_best: bool) -> None: ...
     def close(self) -> None: ...
 
@@ -181,9 +194,18 @@ class Trainer:
     def __init__(self, config: ModelConfig, vocab: Vocab, split: Split, settings: TrainSettings,
                  out_path: str | Path, data_info: dict | None = None, device: str = "cpu",
                  reporter: Reporter | None = None, resume_from: Checkpoint | None = None,
-                 teacher: Teacher | None = None, dist: Distributed = SINGLE, init_weights: dict | None = None):
+                 teacher: Teacher | None = None, dist: Distributed = SINGLE, init_weights: dict | None = None,
+                 time_budget: float | None = None, auto_eval: bool = False, started_at: float | None = None):
         self.config, self.vocab, self.split = config, vocab, split
         self.settings = settings.resolved(config.arch)
+        # --time: the step count (and, when auto_eval, the evaluation interval) is fitted to the budget once the
+        # speed is measured; until then the run has no end
+        self.time_budget = time_budget if resume_from is None else None
+        self._auto_eval = auto_eval
+        self._started_at = started_at  # time.perf_counter() when the command began: the budget counts from there
+        if self.time_budget is not None:
+            self.settings = replace(self.settings, steps=UNPLANNED,
+                                    eval_every=UNPLANNED if auto_eval else self.settings.eval_every)
         self.out_path = Path(out_path)
         self.data_info = data_info or {}
         self.device = torch.device(device)
@@ -225,6 +247,11 @@ class Trainer:
         self.elapsed = 0.0
         self._rngs: list[dict] | None = None  # every rank's RNG state at the last evaluation
         self._last_eval_step = -1
+        self._eval_seconds, self._evals = 0.0, 0  # time spent in evaluations since the speed clock started
+        self._clock: tuple[int, float] | None = None  # (step, time) where the speed measurement starts
+        self._timed = False  # the speed (or a --time run's plan) has been reported
+        self._run_started, self._started_at_step = time.perf_counter(), 0
+        self._budget_record = self.time_budget  # what the checkpoint says the run's budget was
         if resume_from is not None:
             self._restore(resume_from)
         self.train_model: torch.nn.Module = self.model
@@ -270,19 +297,23 @@ class Trainer:
         self.best = dict(ckpt.metrics) if ckpt.metrics else None
         self.best_state = ckpt.state_dict
         self._last_eval_step = self.history[-1]["step"] if self.history else -1
+        budget = state.get("time_budget_s")
+        self._budget_record = float(budget) if isinstance(budget, (int, float)) and budget > 0 else None
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         s = self.settings
         self.model.train()
-        self.reporter.start(s.steps, self.step)
+        self.reporter.start(None if s.steps == UNPLANNED else s.steps, self.step)
         previous_handlers = self._install_signal_handlers()
         running, count, started = 0.0, 0, time.perf_counter() - self.elapsed
+        self._run_started, self._started_at_step = self._started_at or time.perf_counter(), self.step
         try:
             if self._evaluate_start and self.step == 0 and not self.history:
                 self._evaluate(None, lr_at(0, s))
             pending: list[tuple[int, torch.Tensor, int, float]] = []  # steps whose loss is not read yet
-            while self.step < s.steps and not self._stopping():
+            while self.step < self.settings.steps and not self._stopping():
+                s = self.settings  # a --time run's plan replaces them once
                 lr = lr_at(self.step, s)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
@@ -295,6 +326,7 @@ class Trainer:
                     for loss in self._read_losses(pending):
                         running, count = running + loss, count + 1
                     pending = []
+                    self._time_steps()
                 if at_eval:
                     self.elapsed = time.perf_counter() - started
                     self._evaluate(running / count, lr)
@@ -304,6 +336,9 @@ class Trainer:
                     running, count = running + loss, count + 1
         finally:
             self._restore_signal_handlers(previous_handlers)
+        if self.settings.steps == UNPLANNED:  # stopped before its speed was measured: plan from what it did
+            self._plan(max(self.step, 1) / max(time.perf_counter() - self._run_started, 1e-3), 0.0)
+        s = self.settings
         interrupted = self._stopping() and self.step < s.steps
         if interrupted:
             self.elapsed = time.perf_counter() - started
@@ -313,6 +348,67 @@ class Trainer:
             plot_loss_curves({self.config.arch: self.history}, loss_plot_path(self.out_path))
         self.reporter.close()
         return TrainResult(self._checkpoint(), self.history, interrupted)
+
+    # -- speed, expected end, --time ---------------------------------------------------------------------
+    def _time_steps(self) -> None:
+        """After the first steps: the speed, and the expected end (reported once); a --time run fits its step
+        count to what is left of its budget. Evaluations are timed apart (self._eval_seconds)."""
+        if self._timed:
+            return
+        now = time.perf_counter()
+        if self._clock is None:
+            if self.step - self._started_at_step >= SKIPPED_STEPS or self.sync_every > 1:
+                self._clock = (self.step, now)
+                self._eval_seconds, self._evals = 0.0, 0
+            return
+        steps, seconds = self.step - self._clock[0], now - self._clock[1] - self._eval_seconds
+        wait = SPEED_AFTER_S if self.time_budget is None else min(SPEED_AFTER_S, 0.02 * self.time_budget)
+        if not (steps >= SPEED_MIN_STEPS and seconds >= wait or steps >= SPEED_MAX_STEPS):
+            return
+        rate = steps / max(seconds, 1e-9)
+        eval_cost = self._eval_seconds / self._evals if self._evals else self._estimate_eval_seconds()
+        self._timed = True
+        if self.time_budget is not None:
+            self._plan(rate, eval_cost)
+            return
+        s = self.settings
+        left = s.steps - self.step
+        evals = left // s.eval_every + (s.steps % s.eval_every != 0)
+        self.reporter.speed(rate, s.steps, left / rate + evals * eval_cost)
+
+    def _estimate_eval_seconds(self) -> float:
+        """What one evaluation will take: a timed pass over the val split, scaled to train + val."""
+        start = time.perf_counter()
+        mean_nll(self.model, self.val_eval, self.device)
+        seconds = time.perf_counter() - start
+        rows = max(1, self.val_eval.x.shape[0])
+        return seconds * (self.train_eval.x.shape[0] + rows) / rows
+
+    def _replan(self) -> None:
+        """A --time run in its first half, at an evaluation: fit the step count again to the speed and the
+        evaluation cost measured so far (the machine may have got busier or quieter)."""
+        assert self._clock is not None
+        steps, seconds = self.step - self._clock[0], time.perf_counter() - self._clock[1] - self._eval_seconds
+        if steps > 0 and seconds > 0:
+            self._plan(steps / seconds, self._eval_seconds / self._evals, again=True)
+
+    def _plan(self, rate: float, eval_cost: float, again: bool = False) -> None:
+        """Fit the step count (the learning-rate schedule follows it) and, if it is chosen, the evaluation
+        interval to what is left of the time budget, at `rate` steps per second."""
+        assert self.time_budget is not None
+        used = time.perf_counter() - self._run_started
+        left = max(0.0, self.time_budget * 0.98 - used - 1.0)  # the loss plot and the last checkpoint at the end
+        eval_every, more = self.settings.eval_every, int(left * rate)
+        for _ in range(2):  # the interval depends on the count, which depends on the interval
+            if self._auto_eval:
+                eval_every = auto_eval_every(self.step + more)
+            more = int(left / (1 / rate + eval_cost / eval_every))
+        steps = self.step + max(1, more)
+        before = self.settings.steps
+        self.settings = replace(self.settings, steps=steps, eval_every=eval_every)
+        self._timed = True
+        if not again or abs(steps - before) > 0.1 * before:
+            self.reporter.planned(self.time_budget, steps, rate, eval_every, again)
 
     def _stopping(self) -> bool:
         """Whether to stop before the next step: a Ctrl-C here, or under torchrun one that every rank has heard
@@ -371,6 +467,7 @@ class Trainer:
     def _evaluate(self, batch_loss: float | None, lr: float) -> None:
         """Rank 0 measures (with the averaged weights under --ema), writes the checkpoint and the log; the
         other ranks hand it their RNG states and wait. A divergence found here stops every rank."""
+        started = time.perf_counter()
         self._rngs = self.dist.gather(capture_rng(self.device))  # a collective: every rank takes part
         self._last_eval_step = self.step
         failure = None
@@ -386,6 +483,10 @@ class Trainer:
         flag = torch.tensor([float(failure is not None)], dtype=torch.float64, device=self.device)
         if self.dist.all_sum(flag).item() > 0:
             raise failure or TrainingDiverged(f"training diverged at step {self.step} (see rank 0's message)")
+        self._eval_seconds += time.perf_counter() - started
+        self._evals += 1
+        if self.time_budget is not None and self._timed and self.step < self.settings.steps / 2:
+            self._replan()
 
     def _measure(self, batch_loss: float | None, lr: float) -> tuple[dict, list[str], bool]:
         """The evaluation record of the weights now in self.model; updates the best-val state. batch_loss
@@ -424,6 +525,8 @@ class Trainer:
             "history": self.history, "elapsed": self.elapsed,
             "settings": asdict(self.settings), "world_size": self.dist.world_size,
         }
+        if self._budget_record is not None:
+            train_state["time_budget_s"] = self._budget_record
         if self.ema is not None:
             train_state["ema"] = self.ema.state_dict()
         teacher = self.teacher.identity if self.teacher is not None else {}
