@@ -12,6 +12,7 @@ Bad input ends in one line "Error: ..." on stderr and exit status 2 (see common/
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sys
@@ -45,6 +46,39 @@ def _load(onnx_path: str | None, shipped: str | None, provider: str, threads: in
         raise WavenetEdgeError("--onnx and --model both name a model: give one")
     path = Path(onnx_path) if onnx_path is not None else shipped_model_path(shipped or "default")
     return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
+
+
+def _shipped_label(onnx_path: str | None, shipped: str | None) -> str | None:
+    """"the shipped model 'default'" when no --onnx names the model (None when one does)."""
+    return None if onnx_path is not None else f"the shipped model {shipped or 'default'!r}"
+
+
+def _loaded(onnx_path: str | None, shipped: str | None) -> None:
+    """From here on, the command's errors depend on the model: they name it if it is a shipped one."""
+    click.get_current_context().meta["wavenet_edge.model_label"] = _shipped_label(onnx_path, shipped)
+
+
+def _names_shipped_model(func):
+    """A command whose errors after `_loaded` say "the shipped model 'default': ..." when no --onnx was given
+    (a vocabulary or a max_len that is not the user's own model's)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WavenetEdgeError as err:
+            label = click.get_current_context().meta.get("wavenet_edge.model_label")
+            if label is None or str(err).startswith(label):
+                raise
+            raise type(err)(f"{label}: {err}") from None
+
+    return wrapper
+
+
+def _model_line(model: WavenetModel, onnx_path: str | None, shipped: str | None) -> str:
+    """--verbose: "model: the shipped model 'default' (/path/wavenet.onnx)" or "model: PATH"."""
+    label = _shipped_label(onnx_path, shipped)
+    return f"model: {label} ({model.path})" if label else f"model: {model.path}"
 
 
 def shipped_sizes() -> str:
@@ -133,6 +167,7 @@ def _provider_options(func):
 @click.option("--batch-size", type=BATCH_SIZE, default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Names generated side by side (does not change which names a seed gives).")
 @click.option("--verbose", is_flag=True, help="Model, providers, seed and speed on stderr.")
+@_names_shipped_model
 def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, prefix, max_len, min_len, suffix, contains,
                      max_samples, unique, exclude, fmt, provider, threads, batch_size, verbose):
     """Generate names with an exported model. Names stream out as they are finished; an empty name (the
@@ -149,6 +184,7 @@ def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, pre
     # the library's notes until the command ends: the load's, and the worker processes' start
     click.get_current_context().with_resource(_notes_on_stderr(verbose))
     model = _load(onnx_path, shipped, provider, threads)
+    _loaded(onnx_path, shipped)
     if seed is None:
         import secrets  # only here: it imports hmac and random, 5 ms of every start-up
 
@@ -159,7 +195,8 @@ def generate_command(onnx_path, shipped, n, seed, temperature, top_k, top_p, pre
                                 exclude=banned, min_len=min_len, suffix=suffix, contains=contains,
                                 max_samples=max_samples)
     if verbose:
-        click.echo(f"model: {model.path} ({model.graph} graph); providers: {', '.join(model.providers)}; "
+        click.echo(f"{_model_line(model, onnx_path, shipped)} ({model.graph} graph); providers: "
+                   f"{', '.join(model.providers)}; "
                    f"seed: {seed}", err=True)
     progress = n >= PROGRESS_MIN_NAMES and sys.stderr.isatty() and not sys.stdout.isatty()
     out = sys.stdout
@@ -212,10 +249,15 @@ def _line_of(path: str, item_number: int) -> int:
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help='text: "name<TAB>probability" per line; jsonl: {"name", "probability", "logprob"} per line.')
 @_provider_options
-def complete_command(onnx_path, shipped, prefix, k, max_len, max_nodes, fmt, provider, threads):
+@click.option("--verbose", is_flag=True, help="The model file on stderr.")
+@_names_shipped_model
+def complete_command(onnx_path, shipped, prefix, k, max_len, max_nodes, fmt, provider, threads, verbose):
     """The k most probable complete names that start with --prefix, most probable first (exact: a best-first
     search; equal probabilities in name order). Probabilities are p(name, then the end token)."""
     model = _load(onnx_path, shipped, provider, threads)
+    _loaded(onnx_path, shipped)
+    if verbose:
+        click.echo(_model_line(model, onnx_path, shipped), err=True)
     for item in model.complete(prefix, k, max_len=max_len, max_nodes=max_nodes):
         if fmt == "jsonl":
             click.echo(json.dumps({"name": item.name, "probability": item.probability,
@@ -227,14 +269,24 @@ def complete_command(onnx_path, shipped, prefix, k, max_len, max_nodes, fmt, pro
 @command()
 @_model_options
 @click.option("--data", "data_path", metavar="FILE", required=True, help="Items, one per line.")
-@click.option("--split", "split_name", type=click.Choice(["train", "val", "test", "all"]), default="val",
-              show_default=True, help="Part of the lecture's 80/10/10 split (random.seed(42)) to score.")
+@click.option("--split", "split_name", type=click.Choice(["train", "val", "test", "all"]), default=None,
+              help="Part of the lecture's 80/10/10 split (random.seed(42)) to score [default: val of the model's own "
+                   "training data; all of any other file].")
+@click.option("--per-item", is_flag=True,
+              help="One line per item, in input order: the item, its NLL per character (end token included) and "
+                   "its character count (end token included), tab-separated.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_provider_options
-def eval_command(onnx_path, shipped, data_path, split_name, fmt, provider, threads):
-    """Mean negative log-likelihood per character (end token included) of a data split."""
+@click.option("--verbose", is_flag=True, help="The model file on stderr.")
+@_names_shipped_model
+def eval_command(onnx_path, shipped, data_path, split_name, per_item, fmt, provider, threads, verbose):
+    """Mean negative log-likelihood per character (end token included) of a data split. A file that is not the
+    model's own training data is scored whole unless --split is given."""
     items = read_items(data_path)
     model = _load(onnx_path, shipped, provider, threads)
+    _loaded(onnx_path, shipped)
+    if verbose:
+        click.echo(_model_line(model, onnx_path, shipped), err=True)
     max_len = model.metadata.config.max_len
     if max(len(item) for item in items) > max_len:  # training's rule: such items are not what the model is for
         read_items(data_path, max_len=max_len, limit="the model's max_len",
@@ -247,23 +299,43 @@ def eval_command(onnx_path, shipped, data_path, split_name, fmt, provider, threa
                 f"{data_path}:{_line_of(data_path, number)}: item {item!r} has characters not in the model's "
                 f"vocabulary: {''.join(unknown)!r} (allowed: {''.join(vocab.chars)!r})"
             )
-    part = items if split_name == "all" else split_items(items).part(split_name)
-    result = model.score(part)
     sha = file_sha256(data_path)
     trained_on = model.metadata.data.get("sha256")
     same_data = None if not trained_on else trained_on == sha
+    note = None
+    if split_name is None and same_data is False:
+        split_name = "all"
+        note = (f"note: {data_path} is not the data the model was trained on (sha256 differs): all {len(items)} "
+                f"items are scored (--split names a part of the 80/10/10 split)")
+    elif same_data is False and split_name != "all":
+        note = ("note: this data file is not the one the model was trained on (sha256 differs), so the split "
+                "is not the model's own")
+    split_name = split_name or "val"
+    try:
+        part = items if split_name == "all" else split_items(items).part(split_name)
+    except DataError as err:
+        _loaded(onnx_path="", shipped=shipped)  # the split does not depend on the model: no model in the message
+        raise DataError(f"{data_path}: {err}; score every item with --split all") from None
+    result = model.score(part)
+    per_char = [(item, -logprob / (len(item) + 1), len(item) + 1)
+                for item, logprob in zip(part, result.logprobs, strict=True)]
+    if note is not None:
+        click.echo(note, err=True)
     if fmt == "json":
-        click.echo(json.dumps({
+        record = {
             "onnx": str(model.path), "data": str(data_path), "sha256": sha, "same_data_as_training": same_data,
             "split": split_name, "nll_per_char": result.nll_per_char, "n_items": result.n_items,
             "n_chars": result.n_chars,
-        }))
+        }
+        if per_item:
+            record["items"] = [{"item": item, "nll_per_char": nll, "n_chars": chars} for item, nll, chars in per_char]
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    if per_item:
+        click.echo("".join(f"{item}\t{nll:.6f}\t{chars}\n" for item, nll, chars in per_char), nl=False)
         return
     click.echo(f"{split_name}: {result.nll_per_char:.6f} nats per character over {result.n_items} items, "
                f"{result.n_chars} characters (end tokens included)")
-    if same_data is False:
-        click.echo("note: this data file is not the one the model was trained on (sha256 differs), so the split "
-                   "is not the model's own", err=True)
 
 
 def _shape(entry: dict) -> str:
