@@ -10,6 +10,7 @@ failed or corrupt download never leaves anything behind and never replaces a fil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
@@ -74,10 +75,22 @@ def fetch_dataset(name: str, data_dir: str | Path | None = None, url: str | None
     data_dir = default_data_dir() if data_dir is None else Path(data_dir)
     source = url or dataset.url
     target = data_dir / dataset.filename
+    created = [d for d in (data_dir, *data_dir.parents) if not d.exists()]  # removed again if the fetch fails
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DataError(f"{data_dir}: cannot create the data directory: {_reason(err)}") from None
+    try:
+        return _fetch_into(dataset, source, target, timeout)
+    except BaseException:
+        for directory in created:  # innermost first; only what this call made, and only if still empty
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+
+
+def _fetch_into(dataset: Dataset, source: str, target: Path, timeout: float) -> Path:
+    """fetch_dataset's work once the data directory exists."""
     if target.exists():
         if not target.is_file():
             raise DataError(f"{target}: exists and is not a file")
