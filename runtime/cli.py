@@ -328,7 +328,8 @@ def eval_command(onnx_path, shipped, data_path, split_name, per_item, fmt, provi
             "n_chars": result.n_chars,
         }
         if per_item:
-            record["items"] = [{"item": item, "nll_per_char": nll, "n_chars": chars} for item, nll, chars in per_char]
+            record["items"] = [{"item": item, "nll_per_char": round(nll, 6), "n_chars": chars}
+                               for item, nll, chars in per_char]
         click.echo(json.dumps(record, ensure_ascii=False))
         return
     if per_item:
