@@ -12,7 +12,7 @@ The conventions (CONTRIBUTING.md, "Docs that run"):
 - Any other fence (text, json, js, ...) is not run; ```bash and ```shell are refused (write ```sh or ```text).
 - `<!-- docs-test: skip=REASON -->` on the line just before a fence: not run here, listed with its reason.
   `<!-- docs-test: cap-steps=N -->`: ` --steps N` is added to each `wn-train` command of the block (2N to a
-  `--resume` one, so that the resumed run has steps left).
+  `--resume` one, so that the resumed run has steps left), and its `--time` budget, if any, is dropped.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def cap_steps(command: str, steps: int | None) -> str:
     cut = _comment_start(command)
     if "--resume" in command:
         steps *= 2
-    return command[:cut].rstrip() + f" --steps {steps}" + (("  " + command[cut:]) if cut < len(command) else "")
+    head = re.sub(r"\s--time(?:=|\s+)\S+", "", command[:cut])  # a time budget gives way to the cap
+    return head.rstrip() + f" --steps {steps}" + (("  " + command[cut:]) if cut < len(command) else "")
 
 
 def lines_match(expected: list[str], actual: list[str]) -> bool:
