@@ -112,7 +112,7 @@ def test_a_table_and_a_tiny_file_get_one_warning_each(tmp_path):
            f"like a header): wn-train takes each whole line as one item, delimiters included; give it one column, " \
            f"one item per line\n" in result.stderr
     assert f"Warning: {data} has 41 items, so val has 4 (fewer than 50): its loss says little about the model; use " \
-           f"more data, or fine-tune a trained model on it (--init models/wavenet.pt)\n" in result.stderr
+           f"more data, or fine-tune a trained model on it (--init default)\n" in result.stderr
 
 
 def test_resume_alone_continues_with_the_runs_data(tmp_path):
@@ -156,7 +156,8 @@ def test_wn_eval_refuses_items_longer_than_the_models_max_len(tmp_path):
     data = tmp_path / "long.txt"
     data.write_text("emma\n" + "a" * 47 + "\nava\n")
     result = run(runtime_cli.eval_command, "--data", data, "--split", "all")
-    assert_error(result, f"{data}:2: the longest item has 47 characters, more than the model's max_len 32 (training "
+    assert_error(result, f"the shipped model 'default': {data}:2: the longest item has 47 characters, more than the "
+                         f"model's max_len 32 (training "
                          f"refuses such items too; score them with a model trained on them)")
 
 
@@ -198,19 +199,27 @@ def _ctrl_c_at(at: int):
     return step
 
 
-def _walk_through() -> list[str]:
+def _readme_commands(heading: str) -> list[str]:
+    """The commands of the first ```sh block under `heading` in README.md (comments dropped)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- own-data walk-through -->\n```bash\n", 1)[1].split("```", 1)[0]
-    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    block = readme.split(f"\n{heading}\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _walk_through() -> list[str]:
+    """The README's own-data walk-through and its fine-tune command, with --steps 1000 for the walk-through's
+    --time budget (tests/test_docs.py runs both blocks as printed, with fewer steps)."""
+    lines = _readme_commands("## Train on your own data") + _readme_commands("## Fine-tune the shipped model")
+    return [re.sub(r"--time \S+", "--steps 1000", line) for line in lines]
 
 
 def test_the_readme_walk_through_runs_as_printed(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "models").symlink_to(ROOT / "models")
-    Path("my-names.txt").write_text("\n".join(names(600, seed=5)) + "\n")
-    commands = {"wn-train": train_cli.main, "wn-export": export_cli.main, "wn-generate": runtime_cli.generate_command}
+    monkeypatch.chdir(tmp_path)  # not the checkout: --init default finds the installed model from any folder
+    Path("mine.txt").write_text("\n".join(names(600, seed=5)) + "\n")
+    commands = {"wn-train": train_cli.main, "wn-export": export_cli.main, "wn-generate": runtime_cli.generate_command,
+                "wn-eval": runtime_cli.eval_command}
     lines = _walk_through()
-    assert lines[0] == "mkdir -p runs" and len(lines) == 6
+    assert lines[0] == "mkdir -p runs" and len(lines) == 7, lines
     Path("runs").mkdir()
     outputs = []
     for i, line in enumerate(lines[1:]):
@@ -227,7 +236,7 @@ def test_the_readme_walk_through_runs_as_printed(tmp_path, monkeypatch):
     assert len(outputs[3].stdout.splitlines()) == 10  # wn-generate -n 10
     history = [json.loads(line) for line in Path("runs/tuned.metrics.jsonl").read_text().splitlines()]
     assert history[0]["step"] == 0
-    found = re.search(r"^best val (\S+)", outputs[4].stdout, re.MULTILINE)
-    assert found, outputs[4].stdout
+    found = re.search(r"^best val (\S+)", outputs[5].stdout, re.MULTILINE)
+    assert found, outputs[5].stdout
     best = float(found.group(1))
     assert best <= round(history[0]["val_loss"], 4)  # at least as good as the shipped model it started from

@@ -3,6 +3,7 @@ once measured, a --time run's plan, and evaluation lines."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -51,7 +52,7 @@ class ProgressReporter(Reporter):
         if self.quiet:
             return
         if self.bar is not None:
-            self.bar.write(line)
+            self.bar.write(line, file=sys.stderr)  # beside the bar, which tqdm draws on stderr
         else:
             click.echo(line, err=True)
 
