@@ -1,9 +1,9 @@
-"""Console scripts of the runtime: wn-generate, wn-complete, wn-eval, wn-info (see runtime/common/launch.py for why
-they import their command lazily)."""
+"""Console scripts of the runtime: wn-generate, wn-complete, wn-eval, wn-info, wn-dask (see runtime/common/launch.py
+for why they import their command lazily)."""
 
 from .common.launch import launch
 
-__all__ = ["wn_complete", "wn_eval", "wn_generate", "wn_info"]
+__all__ = ["wn_complete", "wn_dask", "wn_eval", "wn_generate", "wn_info"]
 
 
 def wn_generate() -> None:
@@ -20,3 +20,7 @@ def wn_info() -> None:
 
 def wn_complete() -> None:
     launch("wn-complete", "wavenet_edge.runtime.cli", "complete_command")
+
+
+def wn_dask() -> None:
+    launch("wn-dask", "wavenet_edge.runtime.cluster.cli", "main")
