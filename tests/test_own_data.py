@@ -206,13 +206,6 @@ def _readme_commands(heading: str) -> list[str]:
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _readme_commands(heading: str) -> list[str]:
-    """The commands of the first ```sh block under `heading` in README.md (comments dropped)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split(f"\n{heading}\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
-
-
 def _walk_through() -> list[str]:
     """The README's own-data walk-through and its fine-tune command, with --steps 1000 for the walk-through's
     --time budget (tests/test_docs.py runs both blocks as printed, with fewer steps)."""
