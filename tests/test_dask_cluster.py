@@ -148,7 +148,8 @@ def test_score_csv_from_the_command_line_to_parquet_and_csv(cluster, model, item
             back = pd.read_parquet(tmp_path / out)
         else:
             back = pd.read_csv(tmp_path / out, dtype={"id": str, "name": str, "unscored": str},
-                               keep_default_na=False, na_values={"logprob": [""], "nll_per_char": [""]})
+                               keep_default_na=False, na_values={"logprob": [""], "nll_per_char": [""]},
+                               float_precision="round_trip")  # the exact float64 values written
         assert back["name"].tolist() == cells  # every string as it was: nan, null, whitespace, quotes, newline
         assert back["id"].tolist() == [str(i) for i in range(3000)]  # every row once, in order
         assert same_floats(back["logprob"].tolist(), want)
@@ -228,7 +229,7 @@ def test_a_worker_killed_mid_job_loses_no_row(cluster, model, tmp_path):
     back = pd.read_csv(tmp_path / "scored.csv", **READ_BACK)
     assert back["id"].tolist() == [str(i) for i in range(len(cells))]  # every row exactly once, in order
     scores = dict(zip(model.generate(1000, seed=9), model.score(model.generate(1000, seed=9)).logprobs, strict=True))
-    assert [float(x) for x in back["logprob"]] == [scores[c] for c in cells]
+    assert [float(x) for x in back["logprob"]] == [scores[c] for c in cells]  # Python's float(): exact
     cluster.client.wait_for_workers(2, timeout=60)
 
 
