@@ -24,6 +24,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from cli_checks import invoke  # noqa: E402
 
 from wavenet_edge.runtime import WavenetModel  # noqa: E402
+from wavenet_edge.runtime import cli as gen_cli  # noqa: E402
 from wavenet_edge.runtime.cluster import cli, jobs  # noqa: E402
 
 STEP = Path(__file__).resolve().parent / "fixtures" / "tiny-step.onnx"
@@ -132,15 +133,26 @@ def items(tmp_path_factory, model):
     return root / "items.csv", cells
 
 
+def run_here(*args, cwd: Path) -> subprocess.CompletedProcess:
+    """wn-dask in this process (the same command, without a start-up of its own)."""
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = invoke(cli.main, args)
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def test_score_csv_from_the_command_line_to_parquet_and_csv(cluster, model, items, tmp_path):
     source, cells = items
     (tmp_path / "items.csv").write_bytes(source.read_bytes())
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "tiny.onnx").write_bytes(STEP.read_bytes())  # relative: resolved on the client
     want, ok = expected_scores(model, cells)
-    for out in ("scored.parquet", "scored.csv"):
-        done = wn_dask("score", "--scheduler", cluster.address, "--data", "items.csv", "--column", "name", "--onnx",
-                       "m/tiny.onnx", "--out", out, "--partitions", 3, cwd=tmp_path)
+    for out, run in (("scored.parquet", wn_dask), ("scored.csv", run_here)):
+        done = run("score", "--scheduler", cluster.address, "--data", "items.csv", "--column", "name", "--onnx",
+                   "m/tiny.onnx", "--out", out, "--partitions", 3, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert done.stdout == (f"3000 rows scored into {out} ({ok.count(False)} without a score: see the unscored "
                                "column)\n")
@@ -180,21 +192,20 @@ def test_score_parquet_with_nulls_from_the_api_to_a_directory(cluster, model, tm
 
 def test_generate_equals_wn_generate_byte_for_byte(cluster, tmp_path):
     args = ["--onnx", STEP, "-n", 3000, "--seed", 7, "--max-len", 5]
-    expected = subprocess.run([str(BIN / "wn-generate"), *map(str, args)], capture_output=True, check=True).stdout
+    expected = invoke(gen_cli.generate_command, args).stdout_bytes
     done = wn_dask("generate", *args, "--scheduler", cluster.address, "--out", "names.txt", "--partitions", 5,
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "3000 names into names.txt\n"
     assert (tmp_path / "names.txt").read_bytes() == expected  # dropped names made up from the next indices
-    result = jobs.generate_file(cluster.client, tmp_path / "parts/", 3000, seed=7, model=str(STEP), provider="cpu",
+    result = jobs.generate_file(cluster.client, tmp_path / "parts", 3000, seed=7, model=str(STEP), provider="cpu",
                                 partitions=3, max_len=5)
     parts = sorted((tmp_path / "parts").glob("part-*.txt"))
     assert len(parts) == result.partitions >= 3 and (tmp_path / "parts" / "_SUCCESS").exists()
     assert b"".join(p.read_bytes() for p in parts) == expected
-    jsonl = subprocess.run([str(BIN / "wn-generate"), *map(str, args), "--format", "jsonl"], capture_output=True,
-                           check=True).stdout
-    done = wn_dask("generate", *args, "--format", "jsonl", "--scheduler", cluster.address, "--out", "names.jsonl",
-                   cwd=tmp_path)
+    jsonl = invoke(gen_cli.generate_command, [*args, "--format", "jsonl"]).stdout_bytes
+    done = run_here("generate", *args, "--format", "jsonl", "--scheduler", cluster.address, "--out", "names.jsonl",
+                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "names.jsonl").read_bytes() == jsonl
 
@@ -217,7 +228,7 @@ def _big_csv(path: Path, model, rows: int) -> list[str]:
 
 
 def test_a_worker_killed_mid_job_loses_no_row(cluster, model, tmp_path):
-    cells = _big_csv(tmp_path / "items.csv", model, 120_000)
+    cells = _big_csv(tmp_path / "items.csv", model, 60_000)
     job = subprocess.Popen(argv("score", "--scheduler", cluster.address, "--data", "items.csv",
                             "--onnx", STEP, "--provider", "cpu", "--out", "scored.csv", "--partitions", 24),
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -234,7 +245,7 @@ def test_a_worker_killed_mid_job_loses_no_row(cluster, model, tmp_path):
 
 
 def test_ctrl_c_cancels_the_job_and_leaves_nothing(cluster, model, tmp_path):
-    _big_csv(tmp_path / "items.csv", model, 120_000)
+    _big_csv(tmp_path / "items.csv", model, 60_000)
     job = subprocess.Popen(argv("score", "--scheduler", cluster.address, "--data", "items.csv",
                             "--onnx", STEP, "--out", "scored.parquet", "--partitions", 24), cwd=tmp_path,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -245,14 +256,12 @@ def test_ctrl_c_cancels_the_job_and_leaves_nothing(cluster, model, tmp_path):
     nothing_left(tmp_path, "items.csv")
 
 
-def test_errors_are_one_line_and_leave_nothing(cluster, tmp_path, monkeypatch):
+def test_errors_are_one_line_and_leave_nothing(cluster, tmp_path):
     pd.DataFrame({"name": ["kato"], "id": ["1"]}).to_csv(tmp_path / "items.csv", index=False)
-    monkeypatch.chdir(tmp_path)
     at = ("--scheduler", cluster.address)
 
-    def run(*args):  # in this process (the first one as deployed): the same command, without a start-up each
-        result = invoke(cli.main, args)
-        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+    def run(*args):  # in this process (the first one as deployed)
+        return run_here(*args, cwd=tmp_path)
 
     one_line_error(wn_dask("score", *at, "--data", "nothere.csv", "--out", "s.csv", cwd=tmp_path), 2,
                    "nothere.csv: no such file")
@@ -277,7 +286,7 @@ def test_a_worker_dying_beyond_retries_fails_in_one_line(model, tmp_path):
     root.mkdir()
     strict = Cluster(root, workers=1, env=env)
     try:
-        _big_csv(tmp_path / "items.csv", model, 120_000)
+        _big_csv(tmp_path / "items.csv", model, 60_000)
         job = subprocess.Popen(argv("score", "--scheduler", strict.address, "--data", "items.csv",
                                 "--onnx", STEP, "--out", "scored.csv", "--partitions", 24), cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})

@@ -67,7 +67,8 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
         raise ClusterError(f"this needs the scale extra ({err.name or 'dask'} not installed): "
                            "pip install 'wavenet-edge[scale]'") from None
     if quiet:  # the client's own warnings (a worker lost, a connection retried) are not the command's output
-        for name in ("distributed", "tornado"):
+        names = [name for name in logging.root.manager.loggerDict if name.startswith(("distributed", "tornado"))]
+        for name in {"distributed", "tornado", *names}:  # Dask's configuration sets levels on the children too
             logging.getLogger(name).setLevel(logging.CRITICAL)
     if scheduler is None:
         with LocalCluster(n_workers=threads, threads_per_worker=1, processes=True, dashboard_address=None,
