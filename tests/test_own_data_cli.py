@@ -92,7 +92,7 @@ def test_wn_train_prints_the_chosen_model_and_options_replace_its_parts(tmp_path
     out = tmp_path / "t.pt"
     result = wn_train("--data", data, "--out", out, "--steps", 3, "--samples", 0)
     assert result.exit_code == 0, result.output
-    assert ("model (chosen from the data (--recipe or the model options choose another)): wavenet, 2 x dilations "
+    assert ("model chosen from the data: wavenet, 2 x dilations "
             "1-2-4-8, 16 channels, 48 skip, 48 head; 20,207 parameters; receptive field 31 characters (items: 95th "
             "percentile 9, longest 11); batch 64, 3 steps\n") in result.stderr
     result = wn_train("--data", data, "--out", tmp_path / "u.pt", "--steps", 3, "--channels", 8, "--batch-size", 8,

@@ -339,10 +339,10 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
                           auto_eval=budget is not None and not given_on_command_line("eval_every")
                           and (auto is not None or init is not None))
         if dist.is_main and not quiet:
-            source = ("chosen from the data (--recipe or the model options choose another)" if auto is not None
-                      else f"recipe {recipe}" if recipe is not None
-                      else f"--init {init_path}" + (" (the shipped model)" if init_file != init_path else "")
-                      if init is not None else f"--resume {resume_path}" if resume is not None
+            source = ("chosen from the data" if auto is not None
+                      else f"of recipe {recipe}" if recipe is not None
+                      else f"of --init {init_path}" + (" (the shipped model)" if init_file != init_path else "")
+                      if init is not None else f"of --resume {resume_path}" if resume is not None
                       else "from the options")
             click.echo(describe_run(source, trainer, items, budget), err=True)
         result = trainer.run()
@@ -385,7 +385,7 @@ def describe_run(source: str, trainer: Trainer, items: list[str], budget: float 
               f"longest {max(len(i) for i in items)})")
     steps = (f"steps fitted to --time {describe_duration(budget)}" if budget is not None and trainer.step == 0
              else f"{s.steps:,} steps")
-    return (f"model ({source}): {shape}; {count_parameters(trainer.model):,} parameters; {length}; "
+    return (f"model {source}: {shape}; {count_parameters(trainer.model):,} parameters; {length}; "
             f"batch {s.batch_size}, {steps}")
 
 
