@@ -319,8 +319,6 @@ def eval_command(onnx_path, shipped, data_path, split_name, per_item, fmt, provi
     result = model.score(part)
     per_char = [(item, -logprob / (len(item) + 1), len(item) + 1)
                 for item, logprob in zip(part, result.logprobs, strict=True)]
-    if note is not None:
-        click.echo(note, err=True)
     if fmt == "json":
         record = {
             "onnx": str(model.path), "data": str(data_path), "sha256": sha, "same_data_as_training": same_data,
@@ -331,12 +329,13 @@ def eval_command(onnx_path, shipped, data_path, split_name, per_item, fmt, provi
             record["items"] = [{"item": item, "nll_per_char": round(nll, 6), "n_chars": chars}
                                for item, nll, chars in per_char]
         click.echo(json.dumps(record, ensure_ascii=False))
-        return
-    if per_item:
+    elif per_item:
         click.echo("".join(f"{item}\t{nll:.6f}\t{chars}\n" for item, nll, chars in per_char), nl=False)
-        return
-    click.echo(f"{split_name}: {result.nll_per_char:.6f} nats per character over {result.n_items} items, "
-               f"{result.n_chars} characters (end tokens included)")
+    else:
+        click.echo(f"{split_name}: {result.nll_per_char:.6f} nats per character over {result.n_items} items, "
+                   f"{result.n_chars} characters (end tokens included)")
+    if note is not None:  # after the output: a reader that went away (| head) ends the command quietly
+        click.echo(note, err=True)
 
 
 def _shape(entry: dict) -> str:

@@ -175,7 +175,7 @@ def test_wn_train_on_a_full_disk_keeps_the_old_checkpoint(work, monkeypatch):
     fail_fsync(monkeypatch, errno.EIO)
     result = invoke(train_cli.main, ["--data", work / "d.txt", "--out", out, "--steps", 2, "--eval-every", 1,
                                      "--channels", 4, "--skip-channels", 4, "--head-channels", 4, "--dilations", "1,2",
-                                     "--samples", 0, "-q", "--threads", 1])
+                                     "--samples", 0, "-q", "--threads", 1, "--overwrite"])
     assert_error(result, f"{out}: cannot write: Input/output error (nothing was replaced)", code=1)
     assert snapshot(work) == before
 
