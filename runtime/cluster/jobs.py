@@ -71,10 +71,15 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
         for name in {"distributed", "tornado", *names}:  # Dask's configuration sets levels on the children too
             logging.getLogger(name).setLevel(logging.CRITICAL)
     if scheduler is None:
-        with LocalCluster(n_workers=threads, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=logging.CRITICAL if quiet else logging.WARNING) as cluster, \
-                Client(cluster, set_as_default=False) as client:
-            yield client
+        with _main_without_a_missing_file():
+            try:
+                cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=True,
+                                       dashboard_address=None,
+                                       silence_logs=logging.CRITICAL if quiet else logging.WARNING)
+            except Exception as err:
+                raise ClusterError(f"cannot start a local cluster of {threads} workers: {first_line(err)}") from None
+            with cluster, Client(cluster, set_as_default=False) as client:
+                yield client
         return
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)
@@ -89,6 +94,25 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
     finally:
         with contextlib.suppress(Exception):
             client.close(timeout=5)
+
+
+@contextlib.contextmanager
+def _main_without_a_missing_file() -> Iterator[None]:
+    """Worker processes are spawned, and a spawned process runs the parent's __main__ file again first. A
+    script read from standard input (`python - < job.py`) names a file that does not exist ("<stdin>"), so
+    while the local cluster lives its __main__ is treated as `python -c` code is: not run again."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or os.path.isfile(path) or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def resolve_model(onnx_path: str | os.PathLike | None, shipped: str | None = None) -> str:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..common.errors import WavenetEdgeError, first_line
+from ..common.errors import DataError, WavenetEdgeError, first_line
 from ..model import SHIPPED_MODELS, WavenetModel
 from .tables import JSONL, TEXT, Slice, cell_items, column_values, part_name, read_slice, write_bytes_atomic, write_part
 
@@ -102,7 +102,11 @@ def score_part(piece: Slice, column: str, model: str, provider: str, directory: 
     """Score the rows of `piece` and write them with their scores as part piece.index of `directory`;
     return (index, rows, rows scored, bytes of the part's CSV header)."""
     loaded = _model_on_worker(model, provider)
-    rows = read_slice(piece, column)
+    try:
+        rows = read_slice(piece, column)
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
+        raise DataError(f"{piece.path}: rows {piece.start + 1} to {piece.start + piece.rows}: cannot read them: "
+                        f"{first_line(err)}") from None
     scores = score_rows(column_values(rows, column), loaded)
     header_len = write_part(rows, scores, Path(directory), piece.index, kind)
     scored = sum(reason is None for reason in scores["unscored"])
