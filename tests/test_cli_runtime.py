@@ -231,7 +231,7 @@ def test_eval_scores_the_lectures_split(models, step, data_file, split):
 
 
 def test_eval_text(models, step, data_file):
-    result = run(cli.eval_command, ["--onnx", models.window, "--data", data_file])
+    result = run(cli.eval_command, ["--onnx", models.window, "--data", data_file, "--split", "val"])
     assert result.exit_code == 0, result.output
     val = step.score(split_items(ITEMS).val)
     assert result.stdout == (f"val: {val.nll_per_char:.6f} nats per character over {val.n_items} items, "
@@ -249,7 +249,8 @@ def test_eval_bad_data(models, tmp_path):
     data.write_text("kali\nmora\n")
     with pytest.raises(DataError) as too_few:
         split_items(["kali", "mora"])
-    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data]), str(too_few.value))
+    assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data, "--split", "val"]),
+                          f"{data}: {too_few.value}; score every item with --split all")
     result = run(cli.eval_command, ["--onnx", models.step, "--data", data, "--split", "all"])
     assert result.exit_code == 0 and result.stdout.startswith("all: ")
     assert_one_line_error(run(cli.eval_command, ["--onnx", models.step, "--data", data, "--split", "dev"]),
