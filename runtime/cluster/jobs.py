@@ -36,6 +36,7 @@ __all__ = ["ClusterError", "JobResult", "ROWS_PER_PARTITION", "cluster_client", 
            "prepare_score", "resolve_model", "score_file"]
 
 ROWS_PER_PARTITION = 100_000  # a few seconds of one worker: a kill redoes little, a task's overhead is noise
+TOP_UP_PER_PARTITION = 10_000  # names made up for dropped ones: fewer, bigger tasks than the first round's
 NO_WORKERS_S = 60.0  # a job whose cluster has had no worker this long fails
 SUCCESS = "_SUCCESS"
 
@@ -361,7 +362,8 @@ def generate_file(client: Any, out: str | os.PathLike, n: int, seed: int, model:
                 raise WavenetEdgeError(f"only {found} of {n} names after {drawn} draws: too few names within "
                                        "max_len")
             want = min(n - found, budget - drawn)
-            bounds = _ranges(drawn, want, min(parts, want))
+            split = parts if not written else max(1, min(parts, want // TOP_UP_PER_PARTITION))  # a few dropped
+            bounds = _ranges(drawn, want, min(split, want))
             first = len(written)
             futures = {client.submit(tasks.generate_part, first + i, a, c, seed, model, provider, str(staging.path),
                                      target.kind, options, key=f"wn-generate-{job}-{first + i}", pure=False): first + i
