@@ -4,15 +4,19 @@
     report.delta  # nats per character, int8 minus fp32
 
 Every weight matrix (the B of each Gemm/MatMul, the embedding table) is stored as int8 with one fp32
-scale per output column (per embedding row), symmetric: w ~ scale * q, q in [-127, 127], and read
-through a DequantizeLinear node. Biases and all activations stay fp32, so every row of a batch is
-computed on its own, exactly as in the fp32 file: the same seed gives the same names at any batch size
-(dynamic quantization, used before, scaled each activation by the maximum over the whole batch, so a
-row's logits depended on the other rows). onnxruntime folds the DequantizeLinear nodes into fp32 weights
-when the runtime loads the file (`session.disable_quant_qdq`, see runtime/providers.py), so the int8
-file is a smaller download (about 40% of fp32) that runs at fp32 speed; other runtimes may run the
-DequantizeLinear nodes as they are. The file keeps the fp32 file's metadata, so the runtime loads it
-the same way.
+scale per output column (per embedding row), symmetric: w ~ scale * q, q in [-127, 127]. The file reads
+each one through `Cast(q, to=float) * scale` (FORM_CAST, what wn-export writes): both inputs are
+constants, so onnxruntime's constant folding turns them into the fp32 weight matrix when a session
+loads the file, under its default options, in every language: the fp32 graph, fp32 speed, and every
+row of a batch computed on its own, so the same seed gives the same names at any batch size. The file
+is about 37% of fp32 (a smaller download) and keeps the fp32 file's metadata and graph inputs and
+outputs, so it is read like any other file of its format version (docs/format.md).
+
+FORM_DEQUANTIZE (int8 files written before: the same int8 values and scales behind DequantizeLinear)
+gives bit-identical fp32 weights only when the session sets `session.disable_quant_qdq` (the runtimes
+do, runtime/providers.py and js/src/model.js): under default options onnxruntime fuses each
+DequantizeLinear + Gemm into a MatMulNBits kernel, whose logits differ in the third decimal and which
+is slower. It is kept here for benchmarks/int8_forms.py and the tests of old files.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from onnx import helper, numpy_helper
 from wavenet_edge.runtime.common.errors import WavenetEdgeError
 from wavenet_edge.runtime.common.files import atomic_path, check_output_path
 
-__all__ = ["MAX_LOSS_CHANGE", "QuantizeReport", "Scorer", "default_int8_path", "quantize_int8",
-           "quantize_weights"]
+__all__ = ["FORM_CAST", "FORM_DEQUANTIZE", "MAX_LOSS_CHANGE", "QuantizeReport", "Scorer", "default_int8_path",
+           "quantize_int8", "quantize_weights"]
 
 MAX_LOSS_CHANGE = 0.01  # nats per character
 INT8_SUFFIX = ".int8.onnx"
 QMAX = 127  # symmetric int8: -127..127 (no -128, so the scale maps both signs alike)
+FORM_CAST = "cast"  # int8 -> Cast -> Mul(scale): folded to fp32 constants by any default session
+FORM_DEQUANTIZE = "dequantize"  # int8 -> DequantizeLinear: older files (see the module docstring)
+FORMS = (FORM_CAST, FORM_DEQUANTIZE)
 
 Scorer = Callable[[Path, Sequence[str]], float]  # (model file, items) -> mean NLL per character, nats
 
@@ -77,12 +84,16 @@ def _weight_axes(graph: onnx.GraphProto) -> dict[str, int]:
     return {name: axis for name, axis in axes.items() if axis >= 0}
 
 
-def quantize_weights(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of `model` whose weight matrices are int8 + per-channel fp32 scales behind DequantizeLinear."""
+def quantize_weights(model: onnx.ModelProto, form: str = FORM_CAST) -> onnx.ModelProto:
+    """A copy of `model` whose weight matrices are int8 + per-channel fp32 scales, read through
+    Cast + Mul (FORM_CAST) or DequantizeLinear (FORM_DEQUANTIZE). Both forms hold the same int8 values
+    and scales and give the same fp32 weights (q * scale, one float32 rounding) once folded."""
+    if form not in FORMS:
+        raise ValueError(f"unknown int8 form {form!r} (expected one of {', '.join(FORMS)})")
     out = onnx.ModelProto()
     out.CopyFrom(model)
     axes = _weight_axes(out.graph)
-    kept, dequantize = [], []
+    kept, reads = [], []  # initializers; the nodes that read the int8 weights as fp32
     for init in out.graph.initializer:
         if init.name not in axes:
             kept.append(init)
@@ -93,19 +104,28 @@ def quantize_weights(model: onnx.ModelProto) -> onnx.ModelProto:
         scale = (np.where(amax > 0, amax, 1.0) / QMAX).astype(np.float32)
         shaped = scale[:, None] if axis == 0 else scale[None, :]
         q = np.clip(np.rint(w / shaped), -QMAX, QMAX).astype(np.int8)
-        kept += [numpy_helper.from_array(q, f"{init.name}_int8"), numpy_helper.from_array(scale, f"{init.name}_scale")]
-        dequantize.append(helper.make_node("DequantizeLinear", [f"{init.name}_int8", f"{init.name}_scale"],
-                                           [init.name], name=f"{init.name}_dequantize", axis=axis))
+        quantized, scale_name = f"{init.name}_int8", f"{init.name}_scale"
+        if form == FORM_DEQUANTIZE:
+            kept += [numpy_helper.from_array(q, quantized), numpy_helper.from_array(scale, scale_name)]
+            reads.append(helper.make_node("DequantizeLinear", [quantized, scale_name], [init.name],
+                                               name=f"{init.name}_dequantize", axis=axis))
+            continue
+        # the scale shaped to broadcast along `axis` ([N, 1] or [1, N]), so that Mul scales each channel
+        kept += [numpy_helper.from_array(q, quantized), numpy_helper.from_array(shaped, scale_name)]
+        reads += [
+            helper.make_node("Cast", [quantized], [f"{init.name}_float"], to=onnx.TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{init.name}_float", scale_name], [init.name]),
+        ]
     del out.graph.initializer[:]
     out.graph.initializer.extend(kept)
-    nodes = dequantize + list(out.graph.node)
+    nodes = reads + list(out.graph.node)
     del out.graph.node[:]
     out.graph.node.extend(nodes)
     return out
 
 
 def quantize_int8(fp32_path: str | Path, out_path: str | Path, items: Sequence[str], scorer: Scorer,
-                  max_change: float = MAX_LOSS_CHANGE, force: bool = False) -> QuantizeReport:
+                  max_change: float = MAX_LOSS_CHANGE, force: bool = False, form: str = FORM_CAST) -> QuantizeReport:
     """Write a weight-only int8 copy of `fp32_path` to `out_path`, measured with `scorer` on `items`.
 
     A loss change above `max_change` nats per character raises WavenetEdgeError and writes nothing,
@@ -116,7 +136,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, items: Sequence[s
     if not items:
         raise WavenetEdgeError("int8 quantization needs validation items to measure the loss change")
     fp32 = onnx.load(str(fp32_path))
-    quantized = quantize_weights(fp32)
+    quantized = quantize_weights(fp32, form)
     onnx.checker.check_model(quantized, full_check=True)
     with atomic_path(out_path) as tmp:
         onnx.save_model(quantized, str(tmp), save_as_external_data=False)
