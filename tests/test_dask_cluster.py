@@ -25,7 +25,7 @@ from cli_checks import invoke  # noqa: E402
 
 from wavenet_edge.runtime import WavenetModel  # noqa: E402
 from wavenet_edge.runtime import cli as gen_cli  # noqa: E402
-from wavenet_edge.runtime.cluster import cli, jobs  # noqa: E402
+from wavenet_edge.runtime.cluster import cli, jobs, tasks  # noqa: E402
 
 STEP = Path(__file__).resolve().parent / "fixtures" / "tiny-step.onnx"
 BIN = Path(sys.executable).parent
@@ -188,6 +188,7 @@ def test_score_parquet_with_nulls_from_the_api_to_a_directory(cluster, model, tm
     assert same_floats(got, want)
     assert back.column("unscored").to_pylist()[:3] == [None, "missing", None]
     nothing_left(tmp_path, "items.parquet", "scored")
+    assert set(cluster.client.run(tasks.loads, str(STEP)).values()) == {1}  # once per worker, not per task
 
 
 def test_generate_equals_wn_generate_byte_for_byte(cluster, tmp_path):

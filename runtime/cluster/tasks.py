@@ -17,9 +17,10 @@ from ..common.errors import DataError, WavenetEdgeError, first_line
 from ..model import SHIPPED_MODELS, WavenetModel
 from .tables import JSONL, TEXT, Slice, cell_items, column_values, part_name, read_slice, write_bytes_atomic, write_part
 
-__all__ = ["ModelUnavailable", "check_worker", "generate_part", "load_cached", "score_part", "score_rows"]
+__all__ = ["ModelUnavailable", "check_worker", "generate_part", "load_cached", "loads", "score_part", "score_rows"]
 
 _MODELS: dict[tuple[str, str, int, int], WavenetModel] = {}  # per process: (model, provider, mtime, size) -> model
+_LOADS: dict[str, int] = {}  # per process: model -> times loaded (tests check that it is once)
 
 
 class ModelUnavailable(WavenetEdgeError):
@@ -55,7 +56,13 @@ def load_cached(model: str = "default", provider: str = "cpu") -> WavenetModel:
             _MODELS[key] = WavenetModel.load_shipped(model, provider=provider, threads=1)
         else:
             _MODELS[key] = WavenetModel.load(Path(model), provider=provider, threads=1)
+        _LOADS[str(model)] = _LOADS.get(str(model), 0) + 1
     return _MODELS[key]
+
+
+def loads(model: str) -> int:
+    """How many times this process has loaded `model` (Client.run(loads, path) asks every worker)."""
+    return _LOADS.get(str(model), 0)
 
 
 def _model_on_worker(model: str, provider: str, worker: Any = None) -> WavenetModel:
