@@ -75,7 +75,8 @@ def main():
               help="A .csv file with a header row, or a .parquet file (every worker must see it at this path).")
 @click.option("--column", default="name", show_default=True, help="The column of items to score.")
 @click.option("--out", "out", metavar="PATH", required=True,
-              help="A .parquet or .csv file, or a directory (ending with /) of part files.")
+              help="A .parquet or .csv file, or a directory of part files (a path ending with / or without a "
+                   "suffix).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
               help="The part files of a directory output (default: parquet); a file's name says its own.")
 @_model_options
@@ -104,7 +105,8 @@ def score_command(data_path, column, out, fmt, onnx_path, shipped, provider, sch
 @click.option("-n", "n", type=click.IntRange(1, None), default=10, show_default=True, help="Number of names.")
 @click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
 @click.option("--out", "out", metavar="PATH", required=True,
-              help="A file (exactly wn-generate's output), or a directory (ending with /) of part files.")
+              help="A file (exactly wn-generate's output), or a directory of part files (a path ending with / or "
+                   "without a suffix).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help='text: one name per line; jsonl: {"name", "logprob"} per line.')
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
