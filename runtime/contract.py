@@ -1,37 +1,19 @@
 """The contract between `wn-export` and the runtime: graph I/O names and the ONNX metadata layout.
 
-Every .onnx file written by wn-export carries, in `metadata_props` (all values are strings):
+docs/format.md is the specification, in language-neutral terms: every `wavenet_edge.*` metadata key (its
+JSON type, units and an example from the shipped file), the vocabulary's ids, the step protocol of both
+formats and of the window graph, scoring, generation and the sampler; tests/conformance/ holds the
+numbers an implementation must reproduce. This module reads and validates the metadata
+(`ModelMetadata.from_props`), writes it (`to_props`), and names the graphs' inputs and outputs:
 
-    wavenet_edge.format_version   "2" (this runtime also reads "1")
-    wavenet_edge.graph            "step" | "window"
-    wavenet_edge.config           JSON of ModelConfig.to_dict()
-    wavenet_edge.vocab            JSON of Vocab.to_dict()  ({"boundary_id": 0, "chars": [...]})
-    wavenet_edge.receptive_field  "16"
-    wavenet_edge.io               JSON: inputs/outputs (name, dtype, shape) and, for step graphs, the queues
-    wavenet_edge.initial_state    step graphs: base64 of float32 little-endian [state_size], the exact queues
-                                  after only boundary tokens (layout below)
-    wavenet_edge.metrics          JSON: {"train_loss", "val_loss", "step", ...} from the checkpoint
-    wavenet_edge.data             JSON: {"sha256", "source", "split", ...} of the training data
-    wavenet_edge.package_version  version of wavenet-edge that exported the file
-    wavenet_edge.parameters       number of model parameters
+    step graph, format 2   tokens [batch] int64, oldest_0 .. oldest_{L-1} [batch, C] float32
+                           -> logits [batch, vocab], newest_0 .. newest_{L-1} [batch, C]
+    step graph, format 1   tokens [batch] int64, state [batch, state_size] -> logits, next_state
+    window graph           tokens [batch, receptive_field] int64 -> logits
 
-Step graph (Fast WaveNet, Paine et al. 2016), format 2: one token per row in, the next-token logits and each
-layer's new input out; the caller keeps every layer's queue of its last `dilation` inputs.
-    tokens [batch] int64, oldest_0 .. oldest_{L-1} [batch, C] float32
-        -> logits [batch, vocab] float32, newest_0 .. newest_{L-1} [batch, C] float32
-    Layer l (dilation d_l) at step t needs oldest_l = the newest_l it returned at step t - d_l. Before the
-    first step the queues hold initial_state: layer l's d_l vectors (oldest first) at state_layout()[l]
-    ["offset"], each C wide. `step_feeds` and `next_state` below do this with a flat [batch, state_size]
-    state (the format-1 layout); the runtime keeps a ring of d_l + 1 slots per layer instead, so that
-    no queue is ever shifted (the inputs and outputs are bound straight to the ring's slots). Above layer
-    0 the vectors are the layer's input minus a constant (the residual biases below it, folded into the
-    next convolution's bias by the exporter): treat them as opaque, start from initial_state, feed back.
-
-Step graph, format 1 (still read): the queues inside the graph, shifted there.
-    tokens [batch] int64, state [batch, state_size] float32 -> logits [batch, vocab], next_state [batch, state_size]
-
-Window graph (both formats): tokens [batch, receptive_field] int64 -> logits [batch, vocab] (prediction after
-the last token).
+`step_feeds` and `next_state` run format 2 on a flat [batch, state_size] state (the format-1 layout,
+`state_layout`: offsets and sizes in float32 values); the runtime keeps a ring of d_l + 1 slots per layer
+instead (runtime/graphs.py), so that no queue is ever shifted.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 /**
  * The contract between `wn-export` and the runtimes (the twin of runtime/contract.py): the ONNX
- * `metadata_props` keys, read and validated into one ModelMetadata object.
+ * `metadata_props` keys, read and validated into one ModelMetadata object. docs/format.md is the
+ * specification (every `wavenet_edge.*` key, the vocabulary's ids, the step and window protocols, scoring,
+ * generation and the sampler); tests/conformance/ holds the numbers an implementation must reproduce.
  *
  *     const meta = parseMetadata(readOnnxProps(bytes, "m.onnx"), "m.onnx");
  *     meta.graph, meta.io.inputs[1].shape, meta.initialState   // everything the runtime needs
@@ -8,9 +10,7 @@
  * Every check of ModelMetadata.from_props in runtime/contract.py, in its order and with its words: the config
  * (config.js), the vocabulary, the receptive field and `wavenet_edge.io` against the config, the start state.
  * The graph's input and output names and the state layout follow from the config (`ioDescription`, as
- * io_description in Python); the start state comes from `wavenet_edge.initial_state`. Format 2 moves the per-layer queues
- * out of the graph (inputs oldest_l, outputs newest_l; `io.queues` gives each layer's offset and size in
- * the flat state): graphs.js keeps each queue as a ring of slots (RingRows).
+ * io_description in Python). graphs.js keeps each format-2 queue as a ring of slots (RingRows).
  */
 import { configFromDict, layerDilations, receptiveField } from "./config.js";
 import { ConfigError, ModelFileError, VocabError, pyRepr } from "./errors.js";
