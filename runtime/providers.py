@@ -80,10 +80,10 @@ def make_session_options(threads: int | None = None) -> ort.SessionOptions:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: no fallback warnings on stderr
-    # The int8 file stores weights as int8 behind DequantizeLinear (export/quantize.py). Without QDQ
-    # handling, onnxruntime folds those nodes into fp32 weights at load: the fp32 graph, fp32 speed, rows
-    # independent. With it, it turns them into MatMulNBits kernels (slower here: 129 against 53 us per
-    # batch-1 step). wn-export never writes quantized activations, so nothing else is affected.
+    # For int8 files of the older form, whose weights sit behind DequantizeLinear (export/quantize.py):
+    # without QDQ handling onnxruntime folds those nodes into fp32 weights at load (the fp32 graph, fp32
+    # speed, rows independent, the numbers of the Cast + Mul form); with it, it turns them into MatMulNBits
+    # kernels with other logits, and slower. wn-export's files hold no DequantizeLinear: not affected.
     options.add_session_config_entry("session.disable_quant_qdq", "1")
     if threads is not None:
         options.intra_op_num_threads = threads

@@ -41,9 +41,10 @@ export const COMPLETE_OPTIONS = Object.freeze(["maxLen", "maxNodes"]);
 export const LOAD_OPTIONS = Object.freeze(["ort", "threads", "executionProviders", "sessionOptions", "name"]);
 /**
  * The session options of the Python runtime (runtime/providers.py make_session_options): all graph
- * optimizations, sequential, errors only, and `session.disable_quant_qdq` so that onnxruntime folds the int8
- * files' DequantizeLinear nodes into float weights at load, as in Python (else it fuses them into int8
- * kernels whose logits differ: 16 of 200 names at seed 1 differed).
+ * optimizations, sequential, errors only, and `session.disable_quant_qdq`: int8 files of the older
+ * DequantizeLinear form then have those nodes folded into float weights at load, as in Python (else
+ * onnxruntime fuses them into int8 kernels whose logits differ: 16 of 200 names at seed 1 differed).
+ * wn-export's int8 files (Cast + Mul) need no entry.
  */
 export const SESSION_OPTIONS = Object.freeze({
   graphOptimizationLevel: "all", executionMode: "sequential", logSeverityLevel: 3,
