@@ -45,7 +45,10 @@ def _load(onnx_path: str | None, shipped: str | None, provider: str, threads: in
     if onnx_path is not None and shipped is not None:
         raise WavenetEdgeError("--onnx and --model both name a model: give one")
     path = Path(onnx_path) if onnx_path is not None else shipped_model_path(shipped or "default")
-    return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
+    # the load's warnings on stderr (wn-generate has set up its own, with --verbose's notes)
+    watched = logging.getLogger("wavenet_edge").handlers
+    with contextlib.nullcontext() if watched else _notes_on_stderr(False):
+        return WavenetModel.load(path, provider=provider, threads=usable_threads(threads))
 
 
 def _shipped_label(onnx_path: str | None, shipped: str | None) -> str | None:
@@ -112,18 +115,22 @@ def _model_options(func):
                         help="Model file (default: the shipped default model).")(func)
 
 
+class _NoteFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return ("warning: " if record.levelno >= logging.WARNING else "note: ") + record.getMessage()
+
+
 @contextlib.contextmanager
 def _notes_on_stderr(enabled: bool) -> Iterator[None]:
-    """--verbose: the library's notes (e.g. which provider "auto" passed over, and why) go to stderr."""
-    if not enabled:
-        yield
-        return
+    """The library's warnings (e.g. a device path that disagrees with the CPU) go to stderr, one line each;
+    with --verbose (`enabled`) its notes too (e.g. which provider "auto" passed over, and why)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    handler.setFormatter(_NoteFormatter())
+    handler.setLevel(logging.INFO if enabled else logging.WARNING)
     logger = logging.getLogger("wavenet_edge")
     level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO if enabled else logging.WARNING)
     try:
         yield
     finally:

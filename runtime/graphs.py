@@ -31,11 +31,22 @@ too; the host never writes device memory. `device_state(session)` says where a s
 (None: the CPU, whose host ring is the fastest, or a provider this runtime does not allocate for, which
 takes the rebinding host ring). Tests run the device path on the CPU through a stand-in device whose
 memory the stand-in session reads in place (tests/bind_copy.py).
+
+Checked before use: `check_device_path(runner, path, auto)` (WavenetModel.load calls it on every session
+with device state) drives a fixed probe (`probe_logits`: a few rows fed fixed tokens, with restarts and a
+dropped row) through the device path, the host path of the same session and a CPU session of the same
+file, and compares the logits. A device path that disagrees is not used: the runner keeps its state on the
+host (`StepRunner.state_on_device = False`), with one warning. A provider that disagrees with the CPU on
+the host path too is refused (ProviderError), or, for "auto", replaced by the CPU.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -55,11 +66,19 @@ from .contract import (
 )
 from .providers import CPU as CPU_PROVIDER
 from .providers import CUDA as CUDA_PROVIDER
+from .providers import ProviderError, create_session
 from .ring_graphs import keep_graph, restart_graph
 from .vocab import BOUNDARY_ID
 
-__all__ = ["DeviceState", "GraphRunner", "Rows", "StepRunner", "WindowRunner", "device_state", "make_runner",
+__all__ = ["LOGIT_TOLERANCE", "DeviceCheck", "DeviceState", "GraphRunner", "Rows", "StepRunner", "WindowRunner",
+           "ProviderDisagrees", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits",
            "reads_inputs_in_place"]
+
+# Largest logit difference, relative to the largest |logit| (at least 1), that counts as agreement between two
+# providers or paths: float32 summation order gives ~1e-7 (docs/providers.md), reduced-precision matrix
+# products (TF32) ~1e-4; a wrong state is another context, and its logits differ by whole units.
+LOGIT_TOLERANCE = 1e-3
+log = logging.getLogger(__name__)
 
 
 def _bind_output(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
@@ -176,11 +195,16 @@ class StepRunner(GraphRunner):
 
     def __init__(self, session: ort.InferenceSession, metadata: ModelMetadata):
         self.session = session
+        self.metadata = metadata
         self.config = metadata.config
         self.vocab_size = metadata.config.vocab_size
         self.format_version = metadata.format_version
+        self.device_check: DeviceCheck | None = None  # what check_device_path found, if it ran
         self._initial = np.ascontiguousarray(metadata.initial_state, dtype=np.float32)  # [S]
         self.device: DeviceState | None = None  # found by the first rows() on a device session
+        # False: the state stays on the host even on a device session (check_device_path found the device
+        # path wrong here); the host ring is rebound before each step
+        self.state_on_device = True
 
     def initial_state(self, batch: int) -> np.ndarray:
         return np.tile(self._initial, (batch, 1))  # [B, S]
@@ -196,7 +220,7 @@ class StepRunner(GraphRunner):
     def rows(self, start_state: np.ndarray, start_token: int, width: int) -> Rows:
         if self.format_version == 1:
             return _ShiftRows(self, start_state, start_token, width)
-        if not reads_inputs_in_place(self.session):
+        if self.state_on_device and not reads_inputs_in_place(self.session):
             device = self.device if self.device is not None else device_state(self.session)
             if device is not None:
                 self.device = device  # its ring graphs' sessions are kept for the next rows
@@ -478,6 +502,127 @@ class _WindowRows(Rows):
 
     def keep(self, mask: np.ndarray) -> None:
         self._bind(self._windows[mask], self.tokens[mask])
+
+
+def _probe_plan(period: int) -> tuple[int, dict[int, list[int]], int]:
+    """The probe's steps, its restarts {step: rows} and the step before which row 1 is dropped: every ring
+    phase is seen twice, rows restart at different phases, before and after the batch shrinks."""
+    steps = 2 * period + 8
+    return steps, {3: [1], 7: [0, 2], period + 1: [3], period + 5: [0], 2 * period + 2: [1, 2]}, period + 3
+
+
+def probe_logits(runner: GraphRunner, path: str = "host") -> np.ndarray:
+    """The logits of a fixed probe, all steps' rows flattened [N] float32: 4 rows from the start, fed fixed
+    pseudo-random tokens (teacher-forced: no sampling), restarting rows and dropping one, as generation
+    does. path (format-2 step graphs): "host" (the host ring, rebound before each step where the session
+    copies its inputs), "device" (the state on `runner`'s device); "auto", any graph: what generation uses."""
+    config = getattr(runner, "config", None)
+    period = max(1 << d.bit_length() for d in config.layer_dilations) if config is not None else 8
+    steps, restarts, drop_at = _probe_plan(period)
+    width = 4
+    start = runner.initial_state(1)[0]
+    if path == "auto":
+        rows = runner.rows(start, BOUNDARY_ID, width)
+    elif not isinstance(runner, StepRunner) or runner.format_version == 1:
+        raise ValueError("the host and device paths are those of format-2 step graphs")
+    elif path == "device":
+        device = runner.device if runner.device is not None else device_state(runner.session)
+        if device is None:
+            raise ValueError("the session keeps no state on a device")
+        rows = _DeviceRingRows(runner, start, BOUNDARY_ID, width, device)
+    else:
+        rows = _RingRows(runner, start, BOUNDARY_ID, width)
+    rng = np.random.default_rng(0)
+    kept = np.arange(width)  # the probe's row numbers still in the batch
+    out = []
+    for t in range(steps):
+        if t == drop_at:
+            mask = kept != 1
+            rows.keep(mask)
+            kept = kept[mask]
+        if t in restarts:
+            slots = np.flatnonzero(np.isin(kept, restarts[t]))
+            if len(slots):
+                rows.reset(slots)
+        out.append(rows.step().ravel().copy())
+        rows.tokens[:] = rng.integers(1, runner.vocab_size, size=len(rows.tokens))
+    return np.concatenate(out)
+
+
+def logit_difference(got: np.ndarray, want: np.ndarray) -> float:
+    """The largest |got - want| relative to the largest |want| (at least 1); inf for a NaN or an infinity."""
+    if got.shape != want.shape or not np.all(np.isfinite(got)):
+        return float("inf")
+    return float(np.max(np.abs(got.astype(np.float64) - want), initial=0.0) / max(1.0, float(np.abs(want).max())))
+
+
+class ProviderDisagrees(ProviderError):
+    """A named provider whose logits disagree with the CPU provider's (check_device_path); `runner` is the
+    runner on it, its state kept on the host (wn-info --check reports on it)."""
+
+    def __init__(self, runner: StepRunner, message: str):
+        super().__init__(message)
+        self.runner = runner
+
+
+@dataclass
+class DeviceCheck:
+    """check_device_path's comparison: each path's largest relative logit difference from the CPU's."""
+
+    provider: str
+    device: float  # the state on the device
+    host: float  # the state on the host, rebound before each step
+    seconds: float
+
+    @property
+    def device_ok(self) -> bool:
+        return self.device <= LOGIT_TOLERANCE
+
+    @property
+    def host_ok(self) -> bool:
+        return self.host <= LOGIT_TOLERANCE
+
+    def details(self) -> str:
+        return (f"device check of {self.provider}: largest logit difference from the CPU provider, relative to the "
+                f"largest logit: {self.device:.2e} with the state on the device, {self.host:.2e} with it on the "
+                f"host (tolerance {LOGIT_TOLERANCE:g}); {self.seconds * 1e3:.1f} ms")
+
+
+def check_device_path(runner: GraphRunner, path: str | Path, auto: bool) -> bool:
+    """Check a device session's generation paths against a CPU session of the same file (`path`), once, at
+    load. Returns True to go on with `runner` (on its device path when that agrees, else with the state on
+    the host and one warning), False when "auto" (`auto`) should take the CPU instead (after one warning);
+    raises ProviderError for a named provider that disagrees with the CPU. Sessions without device state
+    (the CPU, window and format-1 graphs, providers the runtime does not allocate for): True at once."""
+    if not isinstance(runner, StepRunner) or runner.format_version == 1 or reads_inputs_in_place(runner.session):
+        return True
+    device = device_state(runner.session)
+    if device is None:
+        return True
+    runner.device = device
+    start = time.perf_counter()
+    cpu = StepRunner(create_session(path, [CPU_PROVIDER], threads=1), runner.metadata)
+    want = probe_logits(cpu)
+    result = DeviceCheck(runner.session.get_providers()[0], logit_difference(probe_logits(runner, "device"), want),
+                         logit_difference(probe_logits(runner, "host"), want), 0.0)
+    result.seconds = time.perf_counter() - start
+    runner.device_check = result
+    log.info("%s", result.details())
+    if result.device_ok:
+        return True
+    if result.host_ok:
+        runner.state_on_device = False
+        log.warning("%s: the generation state on the device disagrees with the CPU here (logits differ by %.2g); "
+                    "the state stays on the host", result.provider, result.device)
+        return True
+    runner.state_on_device = False
+    if auto:
+        log.warning("%s disagrees with the CPU provider here (logits differ by %.2g); using %s", result.provider,
+                    min(result.device, result.host), CPU_PROVIDER)
+        return False
+    raise ProviderDisagrees(runner, f"execution provider {result.provider} disagrees with the CPU provider here (logits differ by "
+                        f"{min(result.device, result.host):.2g}, tolerance {LOGIT_TOLERANCE:g}); "
+                        f"wn-info --check tells more")
 
 
 def make_runner(session: ort.InferenceSession, metadata: ModelMetadata) -> GraphRunner:

@@ -37,10 +37,10 @@ from .generation import (
     generate_chunks,
 )
 from .graph_check import check_graph
-from .graphs import GraphRunner, make_runner
+from .graphs import GraphRunner, check_device_path, make_runner
 from .process_pool import ProcessPool, processes_supported
 from .process_worker import file_stat
-from .providers import CPU, ProviderError, create_session, resolve_providers
+from .providers import CPU, ProviderError, create_session, is_auto, resolve_providers
 from .sampling import SamplingParams
 from .scoring import ScoreResult, encode_items, score, summarize
 from .workers import physical_cores, score_worker_count, worker_count
@@ -190,6 +190,9 @@ class WavenetModel:
         _check_io(session, metadata, str(path))
         check_graph(session, metadata, str(path))  # widths and one step against the metadata
         model = cls(session, metadata, path, threads=min(workers, MAX_THREADS), processes=session_options is None)
+        # generation state on a device: its path checked against the host's and the CPU's (graphs.py)
+        if not on_cpu and not check_device_path(model.runner, path, auto=is_auto(providers)):
+            return cls.load(path, provider=CPU, threads=threads, session_options=session_options)
         if not on_cpu:  # the graph runs on a device: the host's cores draw the tokens of big batches in row blocks
             model.runner.sampler_threads = min(threads or physical_cores(), SAMPLER_THREADS)
         return model

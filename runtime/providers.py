@@ -1,14 +1,22 @@
 """Execution providers and ONNX Runtime sessions: ask for a provider, get exactly it or a clear error.
 
     providers = resolve_providers("auto")            # [CUDA, CPU] on a GPU build, else [CPU]: tried in order
+    providers = resolve_providers("openvino")        # ["OpenVINOExecutionProvider"]: a short name or the full one
     session = create_session("model.onnx", providers, threads=1)
+
+Every execution provider the installed onnxruntime reports can be named, by its short name (SHORT_NAMES:
+cpu, cuda, tensorrt, openvino, dml, coreml, rocm, migraphx, qnn, xnnpack, webgpu, nnapi, acl, armnn, cann,
+azure, vitisai; any other provider: its full name without "ExecutionProvider", lower-cased) or by its full
+name (`OpenVINOExecutionProvider`, any letter case). A name that is not installed is refused with the list
+of what is.
 
 "auto" is the best provider that works here: CUDA when the installed build has it and a session starts
 on it, else the CPU (a note through logging says why CUDA was passed over; wn-generate --verbose shows
-it). A provider named explicitly is exactly that provider or an error: ONNX Runtime itself falls back to
-the CPU with only a warning (printed on stdout) when a provider is missing or cannot start; here a
-provider that is not installed is an error that names the installed ones, and one that is installed
-but cannot run (onnxruntime-gpu without a GPU or driver) is an error that says so.
+it). Other providers are never picked by "auto": the order is measured (docs/providers.md). A provider
+named explicitly is exactly that provider or an error: ONNX Runtime itself falls back to the CPU with only
+a warning (printed on stdout) when a provider is missing or cannot start; here a provider that is not
+installed is an error that names the installed ones, and one that is installed but cannot run
+(onnxruntime-gpu without a GPU or driver) is an error that says so.
 """
 
 from __future__ import annotations
@@ -21,14 +29,29 @@ import onnxruntime as ort
 
 from .common.errors import WavenetEdgeError, first_line
 
-__all__ = ["CPU", "CUDA", "PROVIDER_ALIASES", "ProviderError", "available_providers", "create_session",
-           "make_session_options", "resolve_providers"]
+__all__ = ["AUTO_PREFERENCE", "CPU", "CUDA", "OPENVINO", "PROVIDER_ALIASES", "SHORT_NAMES", "AutoProviders",
+           "ProviderError", "available_providers", "create_session", "is_auto", "make_session_options",
+           "resolve_providers", "short_name"]
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
-PROVIDER_ALIASES = {"cpu": CPU, "cuda": CUDA}
-AUTO_PREFERENCE = (CUDA, CPU)  # "auto": the first of these that works here (TensorRT, Azure... are skipped)
+OPENVINO = "OpenVINOExecutionProvider"
+SUFFIX = "ExecutionProvider"
+# The documented short names (docs/providers.md), each ONNX Runtime's full provider name
+SHORT_NAMES = {
+    "cpu": CPU, "cuda": CUDA, "tensorrt": "TensorrtExecutionProvider", "openvino": OPENVINO,
+    "dml": "DmlExecutionProvider", "coreml": "CoreMLExecutionProvider", "rocm": "ROCMExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider", "qnn": "QNNExecutionProvider", "xnnpack": "XnnpackExecutionProvider",
+    "webgpu": "WebGpuExecutionProvider", "nnapi": "NnapiExecutionProvider", "acl": "ACLExecutionProvider",
+    "armnn": "ArmNNExecutionProvider", "cann": "CANNExecutionProvider", "azure": "AzureExecutionProvider",
+    "vitisai": "VitisAIExecutionProvider",
+}
+PROVIDER_ALIASES = SHORT_NAMES  # the older name of the table
+# "auto": the first of these that works here. Measured (docs/providers.md): OpenVINO on a CPU is 30x slower
+# than the CPU provider at batch 1 and has no worker processes; TensorRT, ROCm, DirectML... have not been.
+AUTO_PREFERENCE = (CUDA, CPU)
 GPU_HINT = " (the GPU path needs the onnxruntime-gpu package instead of onnxruntime)"
+OPENVINO_HINT = " (the OpenVINO provider needs the onnxruntime-openvino package instead of onnxruntime)"
 # CUDA is installed (onnxruntime-gpu) but does not start: the package is not what is missing
 CUDA_DID_NOT_START = " (onnxruntime-gpu is installed; is there a GPU with its driver and the CUDA and cuDNN libraries?)"
 
@@ -48,22 +71,47 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
-def _resolve_one(name: str, installed: list[str]) -> str:
+def short_name(full: str) -> str:
+    """The short name of a full provider name: SHORT_NAMES' own, else the name without "ExecutionProvider",
+    lower-cased ("DnnlExecutionProvider" -> "dnnl")."""
+    for short, name in SHORT_NAMES.items():
+        if name == full:
+            return short
+    return (full[:-len(SUFFIX)] if full.endswith(SUFFIX) else full).lower()
+
+
+def _installed_list(installed: list[str]) -> str:
+    return ", ".join(installed)
+
+
+def _resolve_one(name: object, installed: list[str]) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ProviderError(f"provider must be a non-empty name, got {name!r}")
-    full = PROVIDER_ALIASES.get(name.strip().lower(), name.strip())
-    if full not in installed:
-        hint = GPU_HINT if full == CUDA else ""
-        raise ProviderError(
-            f"execution provider {name!r} is not available here{hint}; installed: {', '.join(installed)}"
-        )
-    return full
+    key = name.strip().lower()
+    if key == "auto":
+        raise ProviderError("auto is not a provider: give it alone, not in a list")
+    by_short = {short_name(p): p for p in installed}
+    by_full = {p.lower(): p for p in installed}
+    full = by_short.get(key) or by_full.get(key)
+    if full is not None:
+        return full
+    known = SHORT_NAMES.get(key) or next((f for f in SHORT_NAMES.values() if f.lower() == key), None)
+    # one wording for a known provider that is not installed and for an unknown name: the list says what is
+    hint = GPU_HINT if known == CUDA else OPENVINO_HINT if known == OPENVINO else ""
+    raise ProviderError(f"execution provider {name!r} is not available here{hint}; installed: "
+                        f"{_installed_list(installed)}")
+
+
+def is_auto(provider: object) -> bool:
+    """Whether `provider` asks for "auto" (the runtime may then fall back to the CPU)."""
+    return isinstance(provider, AutoProviders) or (isinstance(provider, str) and provider.strip().lower() == "auto")
 
 
 def resolve_providers(provider: str | Sequence[str] = "auto") -> list[str]:
-    """ONNX Runtime provider names for "auto", "cpu", "cuda", an exact provider name, or a list of those."""
+    """ONNX Runtime provider names for "auto", a short name ("cpu", "cuda", "openvino", ...), a full provider
+    name, or a list of those (priority order). ProviderError, naming what is installed, for any other."""
     installed = available_providers()
-    if isinstance(provider, str) and provider.strip().lower() == "auto":
+    if is_auto(provider):
         return AutoProviders([p for p in AUTO_PREFERENCE if p in installed] or installed[:1])
     names = [provider] if isinstance(provider, str) else list(provider)
     if not names:
