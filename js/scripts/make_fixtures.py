@@ -10,7 +10,7 @@ Writes js/test/fixtures/ (torch-free: only the runtime and the committed models)
   browser.json   what the demo page must show: wn-generate's names for its query parameters, with the page's
                  own model (--shipped)
   int8.json      names of both int8 files (models/*.int8.onnx) for a few option sets, checked equal at batch
-                 1 and 64 here: onnxruntime must run them as the Python runtime does (session.disable_quant_qdq)
+                 1 and 64 here; js/test/int8.test.js also runs them without session.disable_quant_qdq
 
     python js/scripts/make_fixtures.py --only int8   # one of them
 Paths inside the JSON files are relative to the repository root.
