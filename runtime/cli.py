@@ -349,11 +349,49 @@ def _shape(entry: dict) -> str:
     return f"{entry['name']} {entry['dtype']} [{', '.join(str(d) for d in entry['shape'])}]"
 
 
+def _provider_check(path: str | None, provider: str, fmt: str, verbose: bool) -> int:
+    """wn-info --check: the provider check's report (runtime/provider_check.py); 0 on PASS, 1 on FAIL."""
+    from dataclasses import asdict
+
+    from .graphs import ProviderDisagrees
+
+    click.get_current_context().with_resource(_notes_on_stderr(verbose))
+    target = Path(path) if path is not None else shipped_model_path()
+    try:
+        model = WavenetModel.load(target, provider=provider, threads=1)
+    except ProviderDisagrees as err:  # the load refuses it; the check says how far off it is
+        click.echo(f"warning: {err}", err=True)
+        model = WavenetModel(err.runner.session, err.runner.metadata, target, threads=1)
+        model.runner.state_on_device = False  # type: ignore[attr-defined]
+    report = model.check()
+    if fmt == "json":
+        click.echo(json.dumps({**asdict(report), "checks": report.checks, "passed": report.passed}))
+    else:
+        click.echo(report.text())
+    return 0 if report.passed else 1
+
+
 @command()
-@click.argument("path", metavar="PATH")
+@click.argument("path", metavar="[PATH]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def info_command(path, fmt):
-    """What an exported model file says about itself."""
+@click.option("--check", is_flag=True,
+              help="Check an execution provider: a fixed, small workload (generation, scores, completions) on it "
+                   "and on the CPU provider, compared; PASS (exit 0) or FAIL (exit 1). PATH: default the shipped "
+                   "default model.")
+@click.option("--provider", default=None,
+              help="With --check: the provider to check, auto (default), a short name (cpu, cuda, openvino, ...) or "
+                   "a full ONNX Runtime provider name.")
+@click.option("--verbose", is_flag=True, help="With --check: the load's notes on stderr (the device check).")
+def info_command(path, fmt, check, provider, verbose):
+    """What an exported model file says about itself; with --check, whether an execution provider gives the
+    CPU provider's numbers for it here."""
+    if check:
+        return _provider_check(path, provider or "auto", fmt, verbose)
+    if provider is not None or verbose:
+        raise WavenetEdgeError(f"{'--provider' if provider is not None else '--verbose'} goes with --check "
+                               f"(wn-info --check --provider P [PATH])")
+    if path is None:
+        raise WavenetEdgeError("give a model file: wn-info PATH (or wn-info --check [PATH])")
     model = WavenetModel.load(path, provider="cpu")
     meta = model.metadata
     size = Path(path).stat().st_size

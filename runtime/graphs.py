@@ -71,7 +71,7 @@ from .ring_graphs import keep_graph, restart_graph
 from .vocab import BOUNDARY_ID
 
 __all__ = ["LOGIT_TOLERANCE", "DeviceCheck", "DeviceState", "GraphRunner", "Rows", "StepRunner", "WindowRunner",
-           "ProviderDisagrees", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits",
+           "ProviderDisagrees", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits", "probe_steps",
            "reads_inputs_in_place"]
 
 # Largest logit difference, relative to the largest |logit| (at least 1), that counts as agreement between two
@@ -504,6 +504,17 @@ class _WindowRows(Rows):
         self._bind(self._windows[mask], self.tokens[mask])
 
 
+def _probe_period(runner: GraphRunner) -> int:
+    """The ring period of a step graph (the bindings repeat with it); a window graph: 8."""
+    config = getattr(runner, "config", None)
+    return max(1 << d.bit_length() for d in config.layer_dilations) if config is not None else 8
+
+
+def probe_steps(runner: GraphRunner) -> int:
+    """How many steps probe_logits runs on `runner`."""
+    return _probe_plan(_probe_period(runner))[0]
+
+
 def _probe_plan(period: int) -> tuple[int, dict[int, list[int]], int]:
     """The probe's steps, its restarts {step: rows} and the step before which row 1 is dropped: every ring
     phase is seen twice, rows restart at different phases, before and after the batch shrinks."""
@@ -516,9 +527,7 @@ def probe_logits(runner: GraphRunner, path: str = "host") -> np.ndarray:
     pseudo-random tokens (teacher-forced: no sampling), restarting rows and dropping one, as generation
     does. path (format-2 step graphs): "host" (the host ring, rebound before each step where the session
     copies its inputs), "device" (the state on `runner`'s device); "auto", any graph: what generation uses."""
-    config = getattr(runner, "config", None)
-    period = max(1 << d.bit_length() for d in config.layer_dilations) if config is not None else 8
-    steps, restarts, drop_at = _probe_plan(period)
+    steps, restarts, drop_at = _probe_plan(_probe_period(runner))
     width = 4
     start = runner.initial_state(1)[0]
     if path == "auto":

@@ -40,6 +40,7 @@ from .graph_check import check_graph
 from .graphs import GraphRunner, check_device_path, make_runner
 from .process_pool import ProcessPool, processes_supported
 from .process_worker import file_stat
+from .provider_check import CheckReport, check_model
 from .providers import CPU, ProviderError, create_session, is_auto, resolve_providers
 from .sampling import SamplingParams
 from .scoring import ScoreResult, encode_items, score, summarize
@@ -338,6 +339,12 @@ class WavenetModel:
         CompletionError after expanding `max_nodes` partial names without k completions."""
         limit = self.metadata.config.max_len if max_len is None else max_len
         return complete(self.runner, self.metadata.vocab, prefix, k=k, max_len=limit, max_nodes=max_nodes)
+
+    def check(self) -> CheckReport:
+        """Compare this model's provider with the CPU provider on a fixed, small workload (generation with
+        row restarts and a shrinking batch, scores, top-k completions): a CheckReport with .passed and
+        .text() (runtime/provider_check.py; wn-info --check prints it)."""
+        return check_model(self)
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""
