@@ -124,7 +124,7 @@ def test_shipped_file_in_a_default_session_gives_wn_eval_numbers(relative):
 
 
 def test_int8_files_are_weight_only_and_folded_at_load():
-    import onnx
+    onnx = pytest.importorskip("onnx", reason="the onnx package comes with the train extra")
 
     for relative in SHIPPED[1::2]:
         int8 = onnx.load(str(ROOT / relative))
