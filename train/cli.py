@@ -233,7 +233,7 @@ def main(data_spec, out_path, recipe, arch, channels, skip_channels, head_channe
     resume = init = None
     if init_path is not None and resume_path is not None:
         raise ConfigError("--init and --resume exclude each other (--resume continues a run, --init starts a new one)")
-    if init_path is not None:
+    if init_file is not None:
         init = load_checkpoint(init_file)
         config = init.config
         for name, value in model_options.items():
