@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,24 @@ def _worker_name(worker: Any = None) -> str:
         return f"pid {os.getpid()} on {os.uname().nodename}"
 
 
+def _free_memory_as_usual() -> None:
+    """Undo, in this worker process, the MALLOC_TRIM_THRESHOLD_ that Dask's nanny sets for its workers.
+    Setting it also freezes glibc's mmap threshold at 128 KiB, so every array of a scoring or generation step
+    above that is mapped and unmapped anew: twice the CPU time for the same work. The thresholds set here
+    are the ones glibc's own adjustment reaches (32 MiB, and twice that for trimming)."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        pass
+
+
 def load_cached(model: str = "default", provider: str = "cpu") -> WavenetModel:
     """The model named `model` (a shipped name or an .onnx path), loaded once per process and reloaded only
     when its file changes; one ONNX Runtime thread (a Dask worker runs one task per thread)."""
@@ -50,6 +69,8 @@ def load_cached(model: str = "default", provider: str = "cpu") -> WavenetModel:
             pass  # the load names the problem
     key = (str(model), provider, *stamp)
     if key not in _MODELS:
+        if not _MODELS and not _LOADS:
+            _free_memory_as_usual()
         for old in [k for k in _MODELS if k[:2] == key[:2]]:
             del _MODELS[old]
         if model in SHIPPED_MODELS:
