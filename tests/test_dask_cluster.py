@@ -257,6 +257,20 @@ def test_ctrl_c_cancels_the_job_and_leaves_nothing(cluster, model, tmp_path):
     nothing_left(tmp_path, "items.csv")
 
 
+def test_ctrl_c_at_a_terminal_with_a_local_cluster(model, tmp_path):
+    """No --scheduler: a local cluster; Ctrl-C at a terminal reaches the whole process group, workers
+    included, and still gives one "Aborted." and no output."""
+    _big_csv(tmp_path / "items.csv", model, 60_000)
+    job = subprocess.Popen(argv("score", "--threads", 2, "--data", "items.csv", "--onnx", STEP, "--out", "s.csv",
+                                "--partitions", 24), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    _wait_for_part(tmp_path)
+    os.killpg(job.pid, signal.SIGINT)
+    stdout, stderr = job.communicate(timeout=60)
+    assert (job.returncode, stderr) == (130, "\nAborted.\n")
+    nothing_left(tmp_path, "items.csv")
+
+
 def test_errors_are_one_line_and_leave_nothing(cluster, tmp_path):
     pd.DataFrame({"name": ["kato"], "id": ["1"]}).to_csv(tmp_path / "items.csv", index=False)
     at = ("--scheduler", cluster.address)

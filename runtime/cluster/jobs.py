@@ -74,9 +74,10 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
     if scheduler is None:
         with _main_without_a_missing_file():
             try:
-                cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=True,
-                                       dashboard_address=None,
-                                       silence_logs=logging.CRITICAL if quiet else logging.WARNING)
+                with _workers_ignore_ctrl_c():
+                    cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=True,
+                                           dashboard_address=None,
+                                           silence_logs=logging.CRITICAL if quiet else logging.WARNING)
             except Exception as err:
                 raise ClusterError(f"cannot start a local cluster of {threads} workers: {first_line(err)}") from None
             with cluster, Client(cluster, set_as_default=False) as client:
@@ -95,6 +96,25 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
     finally:
         with contextlib.suppress(Exception):
             client.close(timeout=5)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start the local cluster's processes with SIGINT ignored (an ignored signal stays ignored in a child):
+    Ctrl-C at a terminal reaches the whole process group, and the client, not each worker, answers it
+    (cancel, clean up, close the cluster) instead of every worker printing a KeyboardInterrupt traceback.
+    A Ctrl-C during these seconds of start-up is lost."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
