@@ -263,6 +263,9 @@ def _one_row(rows: Rows, sampler: Sampler | BlockSampler, keys, total: int | Non
 
 def check_filter(exclude: object, patience: object) -> None:
     """The options of filter_names, refused in the JS runtime's words (js/src/generation.js checkFilter)."""
+    if isinstance(exclude, str):  # a str is iterable: it would exclude its letters
+        raise WavenetEdgeError(f"exclude must be an iterable of names, got the string {exclude!r} "
+                               f"(wrap it: [{exclude!r}])")
     if exclude is not None and not isinstance(exclude, Iterable):
         raise WavenetEdgeError(f"exclude must be an iterable of names, got {exclude!r}")
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import cast
@@ -49,7 +49,9 @@ from .workers import physical_cores, score_worker_count, worker_count
 __all__ = ["SHIPPED_MODELS", "SHIPPED_PACKAGE", "WavenetModel", "shipped_model_path"]
 
 SHIPPED_PACKAGE = "wavenet_edge.models"
-SHIPPED_MODELS = {"default": "wavenet.onnx", "large": "wavenet-large.onnx"}  # name -> file in SHIPPED_PACKAGE
+# name -> file in SHIPPED_PACKAGE; the JS package (js/src/shipped.js) names the same files the same way
+SHIPPED_MODELS = {"default": "wavenet.onnx", "default-int8": "wavenet.int8.onnx", "large": "wavenet-large.onnx",
+                  "large-int8": "wavenet-large.int8.onnx"}
 MAX_THREADS = 1024  # as the commands' --threads range (runtime/common/commands.py)
 SAMPLER_THREADS = 8  # on a device session: the most host threads drawing tokens (runtime.sampling.BlockSampler)
 # what ONNX Runtime raises for a model it cannot load (its exception classes derive from Exception)
@@ -82,7 +84,8 @@ def _load_failure(path: Path, head: bytes, err: Exception) -> ModelFileError:
 
 
 def shipped_model_path(model: str = "default") -> Path:
-    """Path of a model installed with the package (SHIPPED_MODELS: "default", "large"); ModelFileError when
+    """Path of a model installed with the package (SHIPPED_MODELS: "default", "default-int8", "large",
+    "large-int8"); ModelFileError when
     the name is unknown or the file is not there."""
     if model not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {model!r} (choose from: {', '.join(SHIPPED_MODELS)})")
@@ -96,6 +99,21 @@ def shipped_model_path(model: str = "default") -> Path:
             f"no shipped model: {package}/{name} is not installed (pass --onnx PATH, or export one with wn-export)"
         )
     return Path(str(path))
+
+
+@dataclass(frozen=True)
+class _NotEmpty(NameConstraints):
+    """The constraints, and an empty name (the model ending at once) is no name: it is skipped like a name
+    that fails them, so the names for a seed are those of wn-generate (which skips them too)."""
+
+    def accepts(self, name: str) -> bool:
+        return bool(name) and super().accepts(name)
+
+
+def _check_flag(name: str, value: object) -> None:
+    """A yes/no option must be a bool (a string such as "no" would be true)."""
+    if not isinstance(value, bool):
+        raise WavenetEdgeError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_io(session: ort.InferenceSession, metadata: ModelMetadata, where: str) -> None:
@@ -200,7 +218,8 @@ class WavenetModel:
 
     @classmethod
     def load_shipped(cls, model: str = "default", **kwargs) -> WavenetModel:
-        """A model installed with the package, "default" or "large" (see `load` for the keyword arguments)."""
+        """A model installed with the package: "default", "default-int8", "large" or "large-int8" (see `load` for
+        the keyword arguments)."""
         return cls.load(shipped_model_path(model), **kwargs)
 
     @property
@@ -217,8 +236,8 @@ class WavenetModel:
                       top_p: float | None = None, seed: int = 0, prefix: str = "", max_len: int | None = None,
                       batch_size: int = DEFAULT_BATCH_SIZE, return_logprobs: bool = False, unique: bool = False,
                       exclude: Iterable[str] | None = None, patience: int = DEFAULT_PATIENCE,
-                      min_len: int = 0, suffix: str = "", contains: str = "",
-                      max_samples: int | None = None) -> Iterator[str | tuple[str, float]]:
+                      min_len: int = 0, suffix: str = "", contains: str = "", max_samples: int | None = None,
+                      allow_empty: bool = False) -> Iterator[str | tuple[str, float]]:
         """Yield generated names in a deterministic order, each as soon as it and those before it are done.
 
         The same seed gives the same names whatever batch_size and threads. Names include `prefix`. top_k 1
@@ -232,10 +251,13 @@ class WavenetModel:
         produced, never cut) that end with `suffix` and contain `contains`; the draws that fail are skipped,
         so the names for a seed keep their order. ConstraintError, naming the acceptance rate, when
         `max_samples` draws (default max(100,000, 1,000 n)) give fewer than n names.
+
+        An empty name (the model ending at once) is not a name: it is skipped and the next one drawn, as
+        wn-generate does, so the names for a seed are the command's. allow_empty=True gives the raw draws.
         """
         items = itertools.chain.from_iterable(self._chunks(
             n, temperature, top_k, top_p, seed, prefix, max_len, batch_size, return_logprobs, unique, exclude,
-            patience, min_len, suffix, contains, max_samples))
+            patience, min_len, suffix, contains, max_samples, allow_empty))
         if return_logprobs:
             return ((name, cast(float, logprob)) for _, name, logprob in items)
         return (name for _, name, _ in items)
@@ -243,10 +265,12 @@ class WavenetModel:
     def _chunks(self, n: int | None, temperature: float, top_k: int | None, top_p: float | None, seed: int,
                 prefix: str, max_len: int | None, batch_size: int, return_logprobs: bool, unique: bool,
                 exclude: Iterable[str] | None, patience: int, min_len: int, suffix: str, contains: str,
-                max_samples: int | None) -> Iterator[list[tuple[int, str, float | None]]]:
+                max_samples: int | None, allow_empty: bool = False) -> Iterator[list[tuple[int, str, float | None]]]:
         """iter_generate's (index, name, logprob) items in lists (the request validated before it returns): a
         list per finished step or worker message where n names are asked for without filters (generate takes
         whole lists: no generator frames per name), a list per name otherwise."""
+        for flag, value in (("unique", unique), ("return_logprobs", return_logprobs), ("allow_empty", allow_empty)):
+            _check_flag(flag, value)
         filtering = unique or exclude is not None
         if filtering and n is None:
             raise ValueError("unique/exclude need a number of names n")
@@ -254,7 +278,8 @@ class WavenetModel:
         GenerationRequest(n=n)  # validates n
         limit = self.metadata.config.max_len if max_len is None else max_len
         GenerationRequest(prefix=prefix, max_len=limit)  # validates max_len against the prefix
-        constraints = NameConstraints(max_len=limit, min_len=min_len, suffix=suffix, contains=contains)
+        constraints = (NameConstraints if allow_empty else _NotEmpty)(max_len=limit, min_len=min_len, suffix=suffix,
+                                                                      contains=contains)
         budget = default_budget(n) if max_samples is None else max_samples
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(f"max_samples must be a positive integer, got {max_samples!r}")
@@ -301,17 +326,17 @@ class WavenetModel:
 
     def _topped_up(self, request: GenerationRequest, constraints: NameConstraints, budget: int,
                    logprobs: bool) -> Iterator[list[tuple[int, str, float | None]]]:
-        """The first request.n names of the seed within constraints.max_len (nothing else constrains them), in
-        lists, drawing names 0..n-1 first and then only as many more as were dropped (no rows run for names
-        that are not needed)."""
+        """The first request.n names of the seed within constraints.max_len (nothing else constrains them but
+        the empty-name rule), in lists, drawing names 0..n-1 first and then only as many more as were dropped
+        (no rows run for names that are not needed)."""
         assert request.n is not None and not constraints.active
-        wanted, found, drawn, limit = request.n, 0, 0, constraints.max_len
+        wanted, found, drawn = request.n, 0, 0
         while found < wanted:
             if drawn >= budget:
                 raise too_rare(constraints, found, drawn, wanted)
             part = replace(request, n=min(wanted - found, budget - drawn))
             for chunk in self._stream_chunks(part, logprobs, offset=drawn):
-                kept = [item for item in chunk if len(item[1]) <= limit]
+                kept = [item for item in chunk if constraints.accepts(item[1])]
                 if kept:
                     found += len(kept)
                     yield kept
@@ -321,12 +346,12 @@ class WavenetModel:
                  seed: int = 0, prefix: str = "", max_len: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  return_logprobs: bool = False, unique: bool = False, exclude: Iterable[str] | None = None,
                  patience: int = DEFAULT_PATIENCE, min_len: int = 0, suffix: str = "", contains: str = "",
-                 max_samples: int | None = None) -> list[str] | list[tuple[str, float]]:
-        """`n` names as a list (see `iter_generate`)."""
+                 max_samples: int | None = None, allow_empty: bool = False) -> list[str] | list[tuple[str, float]]:
+        """`n` names as a list (see `iter_generate`; an empty name is skipped unless allow_empty=True)."""
         if n is None:
             raise ValueError("generate needs a number of names n (use iter_generate for an endless stream)")
         chunks = self._chunks(n, temperature, top_k, top_p, seed, prefix, max_len, batch_size, return_logprobs,
-                              unique, exclude, patience, min_len, suffix, contains, max_samples)
+                              unique, exclude, patience, min_len, suffix, contains, max_samples, allow_empty)
         if return_logprobs:
             return [(name, cast(float, logprob)) for chunk in chunks for _, name, logprob in chunk]
         return [name for chunk in chunks for _, name, _ in chunk]
@@ -348,7 +373,12 @@ class WavenetModel:
 
     def score(self, items: Iterable[str]) -> ScoreResult:
         """Log-probability of every item and the mean NLL per character (end token included), float64."""
+        if isinstance(items, str):  # a str is iterable: it would score its letters as items
+            raise WavenetEdgeError(f"score needs a list of items, got the string {items!r} (wrap it: [{items!r}])")
         items = list(items)
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, str):
+                raise WavenetEdgeError(f"item {number} must be a string, got {item!r}")
         workers = score_worker_count(self.threads, len(items), self._started())
         if workers == 1:
             return score(self._runner, self.metadata.vocab, items)

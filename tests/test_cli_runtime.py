@@ -53,13 +53,15 @@ def test_generate_prints_the_seeded_names(models, step):
 
 
 def test_generate_never_prints_an_empty_name(models, step):
-    plain = step.generate(400, seed=11, max_len=3)
-    assert "" in plain  # the tiny model sometimes ends a name at once
+    raw = step.generate(400, seed=11, max_len=3, allow_empty=True)
+    assert "" in raw  # the tiny model sometimes ends a name at once
     result = run(cli.generate_command, ["--onnx", models.step, "-n", 400, "--seed", 11, "--max-len", 3])
     assert result.exit_code == 0, result.output
     printed = result.stdout.splitlines()
     assert len(printed) == 400 and "" not in printed
-    assert printed[:20] == [name for name in plain if name][:20]
+    assert printed[:20] == [name for name in raw if name][:20]
+    assert printed == step.generate(400, seed=11, max_len=3)  # the API skips them too
+    assert printed == step.generate(400, seed=11, max_len=3, min_len=1)  # the constrained path: the same names
 
 
 def test_generate_stops_quietly_when_the_reader_goes_away(models):

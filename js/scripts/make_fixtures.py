@@ -4,7 +4,8 @@
 
 Writes js/test/fixtures/ (torch-free: only the runtime and the committed models):
   step.json      names for several option sets (checked equal at batch 1 and 64 here), wn-generate's stdout for a
-                 few command lines, step-by-step logits, scores; for --step (the tests' tiny step-graph model)
+                 few command lines, step-by-step logits, scores, wn-eval's line for each split; for --step (the
+                 tests' tiny step-graph model)
   window.json    the same for --window (the tests' tiny window-graph model)
   shipped.json   the same for --shipped (the shipped model, models/wavenet.onnx)
   browser.json   what the demo page must show: wn-generate's names for its query parameters, with the page's
@@ -27,7 +28,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from wavenet_edge.runtime import WavenetModel
-from wavenet_edge.runtime.cli import generate_command
+from wavenet_edge.runtime.cli import eval_command, generate_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "wavenet.onnx"  # the demo page's default model
@@ -35,7 +36,9 @@ TINY_STEP = ROOT / "tests" / "fixtures" / "tiny-step.onnx"
 TINY_WINDOW = ROOT / "tests" / "fixtures" / "tiny-window.onnx"
 CLI_LINES = [["-n", "50", "--seed", "7", "--temperature", "0.8"],
              ["-n", "30", "--seed", "3", "--top-k", "4", "--top-p", "0.9", "--unique", "--batch-size", "1"],
-             ["-n", "40", "--seed", "11", "--max-len", "2", "--batch-size", "7"]]
+             ["-n", "40", "--seed", "11", "--max-len", "2", "--batch-size", "7"],
+             ["-n", "60", "--seed", "5", "--format", "jsonl"]]
+SPLITS = ("train", "val", "test", "all")
 INT8 = (ROOT / "models" / "wavenet.int8.onnx", ROOT / "models" / "wavenet-large.int8.onnx")
 INT8_CASES = (("like wn-generate -n 200 --seed 1", 200, {"seed": 1, "exclude": [""]}),
               ("temperature + top-k + top-p", 100, {"seed": 2, "temperature": 0.8, "top_k": 10, "top_p": 0.95}))
@@ -75,6 +78,20 @@ def cli_stdout(args: list[str]) -> str:
     return result.output
 
 
+def eval_stdout(path: Path, items: list[str]) -> dict[str, str]:
+    """wn-eval's text line for every split of `items` (written to a file, one per line)."""
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "items.txt"
+        data.write_text("".join(f"{item}\n" for item in items), encoding="utf-8")
+        out = {}
+        for split in SPLITS:
+            result = CliRunner().invoke(eval_command, ["--onnx", str(path), "--data", str(data), "--split", split],
+                                        catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            out[split] = result.stdout
+        return out
+
+
 def model_fixture(path: Path, model: WavenetModel, cli_lines: list[list[str]]) -> dict:
     cases = []
     for label, n, kwargs in option_sets(model):
@@ -93,8 +110,10 @@ def model_fixture(path: Path, model: WavenetModel, cli_lines: list[list[str]]) -
     scored = model.score(items)
     cli = [{"args": ["--onnx", str(path.relative_to(ROOT)), *args], "stdout": cli_stdout(["--onnx", str(path), *args])}
            for args in cli_lines]
+    eval_items = [*items, *model.generate(200, seed=10)]
     return {"model": str(path.relative_to(ROOT)), "generate": cases, "cli": cli, "steps": steps,
-            "score": {"items": items, "logprobs": scored.logprobs, "nll_per_char": scored.nll_per_char}}
+            "score": {"items": items, "logprobs": scored.logprobs, "nll_per_char": scored.nll_per_char},
+            "eval": {"items": eval_items, "stdout": eval_stdout(path, eval_items)}}
 
 
 def int8_fixture() -> dict:
@@ -137,8 +156,12 @@ def main() -> None:
     if "browser" in only:
         shipped = WavenetModel.load(args.shipped.resolve(), provider="cpu", threads=1)
         browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
-                                                            temperature=case.get("temperature", 1.0), exclude={""})}
+                                                            temperature=case.get("temperature", 1.0))}
                    for case in BROWSER_CASES]
+        for case, entry in zip(BROWSER_CASES, browser):  # the API's names are wn-generate's (empty names skipped)
+            line = ["--onnx", str(args.shipped.resolve()), "-n", str(case["n"]), "--seed", str(case["seed"]),
+                    "--temperature", str(case.get("temperature", 1.0))]
+            assert cli_stdout(line).splitlines() == entry["names"], case
         write_json(OUT / "browser.json", {"model": str(args.shipped.resolve().relative_to(ROOT)), "cases": browser})
     if "int8" in only:
         write_json(OUT / "int8.json", int8_fixture())

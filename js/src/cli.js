@@ -7,11 +7,17 @@
  *     wavenet-edge score --onnx models/wavenet.onnx --data names.txt
  *     wavenet-edge info models/wavenet.onnx
  *
- * `generate` prints exactly what `wn-generate` prints for the same options (one name per line, empty
- * names skipped) and `complete` what `wn-complete` prints ("name<TAB>probability" or JSON lines), with
- * the same option ranges (runtime/common/commands.py, runtime/cli.py). Bad input ends
- * in one line `Error: ...` on stderr and exit status 2; names found before an error are all printed first.
+ * Without --onnx (or --model) the commands use the package's shipped default model, as the Python commands
+ * do: `wavenet-edge generate -n 5 --seed 1` prints what `wn-generate -n 5 --seed 1` prints.
+ *
+ * `generate` prints exactly what `wn-generate` prints for the same options (one name per line or JSON lines,
+ * empty names skipped), `complete` what `wn-complete` prints ("name<TAB>probability" or JSON lines) and
+ * `score` what `wn-eval` prints (a split of the items, text or JSON), with the same option ranges
+ * (runtime/common/commands.py, runtime/cli.py). Bad input ends in one line `Error: ...` on stderr and exit
+ * status 2; names found before an error are all printed first.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { LIMITS } from "./config.js";
@@ -19,6 +25,8 @@ import { DEFAULT_MAX_NODES, MAX_K, MAX_NODES } from "./complete.js";
 import { WavenetEdgeError, pyFloat, pyRepr } from "./errors.js";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from "./generation.js";
 import { loadModel } from "./model.js";
+import { shippedModel } from "./shipped.js";
+import { splitItems } from "./split.js";
 
 export const EXIT_BAD_INPUT = 2;
 const FLUSH_EVERY_MS = 20; // names stream out: the output is flushed at least this often
@@ -39,6 +47,10 @@ const POSITIVE = [1n, null]; // no upper bound
 const K = [1n, BigInt(MAX_K)];
 const NODES = [1n, BigInt(MAX_NODES)];
 const FORMATS = ["text", "jsonl"];
+// the Python package's shipped models (runtime/model.py SHIPPED_MODELS); the npm package has the first two
+const MODELS = ["default", "default-int8", "large", "large-int8"];
+const SPLITS = ["train", "val", "test", "all"];
+const JSONL_BATCH = 256; // generate --format jsonl: names scored together for their logprobs
 
 /**
  * @typedef {{ names: string[], type: "int" | "float" | "string" | "flag" | "choice", key: string, default?: any,
@@ -48,7 +60,8 @@ const FORMATS = ["text", "jsonl"];
 /** @type {Record<string, OptionSpec[]>} */
 const COMMANDS = {
   generate: [
-    { names: ["--onnx"], type: "string", key: "onnx", help: "Model file (.onnx written by wn-export)." },
+    { names: ["--onnx"], type: "string", key: "onnx", help: "Model file (default: the shipped default model)." },
+    { names: ["--model"], type: "choice", key: "model", choices: MODELS, help: "A shipped model instead of --onnx." },
     { names: ["-n"], type: "int", key: "n", default: 10, help: "Number of names (default 10)." },
     { names: ["--seed"], type: "int", key: "seed", range: SEED, help: "Random seed (default: a fresh one)." },
     { names: ["--temperature"], type: "float", key: "temperature", default: 1.0, help: "> 0 (default 1.0)." },
@@ -62,11 +75,13 @@ const COMMANDS = {
     { names: ["--max-samples"], type: "int", key: "maxSamples", range: POSITIVE, help: "Give up after this many draws." },
     { names: ["--unique"], type: "flag", key: "unique", default: false, help: "No name twice." },
     { names: ["--exclude"], type: "string", key: "exclude", help: "Never output a name listed in FILE." },
+    { names: ["--format"], type: "choice", key: "format", default: "text", choices: FORMATS, help: "text or jsonl." },
     { names: ["--batch-size"], type: "int", key: "batchSize", default: DEFAULT_BATCH_SIZE, range: BATCH_SIZE, help: "Names side by side (default 256)." },
     { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
   ],
   complete: [
     { names: ["--onnx"], type: "string", key: "onnx", help: "Model file." },
+    { names: ["--model"], type: "choice", key: "model", choices: MODELS, help: "A shipped model instead of --onnx." },
     { names: ["--prefix"], type: "string", key: "prefix", default: "", help: "The names start with this text." },
     { names: ["-k"], type: "int", key: "k", default: 10, range: K, help: "How many names (default 10)." },
     { names: ["--max-len"], type: "int", key: "maxLen", range: MAX_LEN, help: "Longest name (default: the model's max_len)." },
@@ -76,7 +91,11 @@ const COMMANDS = {
   ],
   score: [
     { names: ["--onnx"], type: "string", key: "onnx", help: "Model file." },
+    { names: ["--model"], type: "choice", key: "model", choices: MODELS, help: "A shipped model instead of --onnx." },
     { names: ["--data"], type: "string", key: "data", help: "Items, one per line." },
+    { names: ["--split"], type: "choice", key: "split", choices: SPLITS, help: "train, val, test or all (default: val of the model's own training data, all of any other file)." },
+    { names: ["--per-item"], type: "flag", key: "perItem", default: false, help: "One line per item: the item, its NLL per character and its characters (end token included), tab-separated." },
+    { names: ["--format"], type: "choice", key: "format", default: "text", choices: ["text", "json"], help: "text or json." },
     { names: ["--threads"], type: "int", key: "threads", range: THREADS, help: "Intra-op threads of onnxruntime." },
   ],
   info: [],
@@ -85,13 +104,17 @@ const COMMANDS = {
 const USAGE = `Usage: wavenet-edge COMMAND [OPTIONS]
 
 Commands:
-  generate --onnx FILE [-n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--prefix X]
-           [--max-len L] [--min-len L] [--suffix X] [--contains X] [--max-samples N] [--unique]
-           [--exclude FILE] [--batch-size B] [--threads T]
-  complete --onnx FILE [--prefix X] [-k K] [--max-len L] [--max-nodes N] [--format text|jsonl]
-           [--threads T]        the k most probable names that start with --prefix (as wn-complete)
-  score    --onnx FILE --data FILE      mean NLL per character of every item (end tokens included)
+  generate [-n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--prefix X] [--max-len L]
+           [--min-len L] [--suffix X] [--contains X] [--max-samples N] [--unique] [--exclude FILE]
+           [--format text|jsonl] [--batch-size B] [--threads T]      names (as wn-generate)
+  complete [--prefix X] [-k K] [--max-len L] [--max-nodes N] [--format text|jsonl] [--threads T]
+           the k most probable names that start with --prefix (as wn-complete)
+  score    --data FILE [--split train|val|test|all] [--per-item] [--format text|json] [--threads T]
+           mean NLL per character of a split of the items, end tokens included (as wn-eval)
   info     FILE                         what a model file says about itself (JSON)
+
+Every command but info takes --onnx FILE or --model default|default-int8 (default: the shipped
+default model, as the Python commands). wavenet-edge --version prints the package's version.
 `;
 
 /**
@@ -260,18 +283,30 @@ async function nodeRuntime() {
   }
 }
 
-/** @param {Record<string, any>} o @param {string} command */
-async function load(o, command) {
-  if (o.onnx === undefined) throw new UsageError(`Missing option '--onnx'. (wavenet-edge ${command} --onnx FILE)`);
-  return loadModel(o.onnx, { ort: await nodeRuntime(), threads: usableThreads(o.threads) });
+/** The model of --onnx, --model or else the shipped default (as _load in runtime/cli.py). @param {Record<string, any>} o */
+async function load(o) {
+  if (o.onnx !== undefined && o.model !== undefined) throw new WavenetEdgeError("--onnx and --model both name a model: give one");
+  const source = o.onnx ?? shippedModel(o.model ?? "default");
+  return loadModel(source, { ort: await nodeRuntime(), threads: usableThreads(o.threads) });
 }
+
+/** The package's version (package.json). */
+function packageVersion() {
+  return JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+}
+
+/**
+ * Python's json.dumps of a name and its logprob rounded to 6 decimals (wn-generate --format jsonl).
+ * @param {string} name @param {number} logprob
+ */
+const jsonlName = (name, logprob) => `{"name": ${JSON.stringify(name)}, "logprob": ${pyFloat(Number(logprob.toFixed(6)))}}\n`;
 
 /** @param {Record<string, any>} o */
 async function generateCommand(o) {
   if (o.n < 1) throw new WavenetEdgeError(`-n must be a positive integer, got ${o.n}`);
   const banned = new Set([""]); // a name that ends at once is no name: sample another
   if (o.exclude !== undefined) for (const item of await readItems(o.exclude, "--exclude ")) banned.add(item);
-  const model = await load(o, "generate");
+  const model = await load(o);
   const seed = o.seed ?? BigInt.asUintN(63, BigInt(Math.floor(Math.random() * 2 ** 53)) << 10n
     | BigInt(Math.floor(Math.random() * 1024)));
   const names = model.generate(o.n, {
@@ -280,11 +315,28 @@ async function generateCommand(o) {
     suffix: o.suffix, contains: o.contains, maxSamples: o.maxSamples,
   });
   const out = new Output();
+  /** @type {string[]} */
+  let pending = [];
+  const flushScored = async () => { // jsonl: log p(name + end token) at temperature 1, as score() gives it
+    const { logprobs } = await model.score(pending);
+    out.write(pending.map((name, i) => jsonlName(name, logprobs[i])).join(""));
+    pending = [];
+  };
   try {
+    let last = Date.now();
     for await (const name of names) {
-      out.write(name + "\n");
+      if (o.format === "jsonl") {
+        pending.push(name);
+        if (pending.length >= JSONL_BATCH || Date.now() - last >= FLUSH_EVERY_MS) {
+          await flushScored();
+          last = Date.now();
+        }
+      } else {
+        out.write(name + "\n");
+      }
       if (out.closed) return;
     }
+    if (pending.length) await flushScored();
   } finally {
     await out.close(); // every name found is printed, also before an error line (gave up after ...)
   }
@@ -320,27 +372,102 @@ export function completionLine(item, format) {
 
 /** @param {Record<string, any>} o */
 async function completeCommand(o) {
-  const model = await load(o, "complete");
+  const model = await load(o);
   const completions = await model.complete(o.prefix, o.k, { maxLen: o.maxLen, maxNodes: o.maxNodes });
   process.stdout.write(completions.map((item) => completionLine(item, o.format)).join(""));
+}
+
+/**
+ * Line number of the item_number-th (1-based) non-blank line of a text (as _line_of in runtime/cli.py).
+ * @param {string} text @param {number} itemNumber
+ */
+function lineOf(text, itemNumber) {
+  let seen = 0;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() && ++seen === itemNumber) return i + 1;
+  }
+  return 0;
 }
 
 /** @param {Record<string, any>} o */
 async function scoreCommand(o) {
   if (o.data === undefined) throw new UsageError("Missing option '--data'.");
   const items = await readItems(o.data, "");
-  const model = await load(o, "score");
+  const model = await load(o);
+  const raw = await readFile(o.data);
+  const text = raw.toString("utf8");
+  const maxLen = model.metadata.config.max_len;
+  const lengths = items.map((item) => [...item].length);
+  const over = lengths.flatMap((length, i) => (length > maxLen ? [i] : []));
+  if (over.length) { // training's rule: such items are not what the model is for (read_items in Python)
+    const worst = over.reduce((a, b) => (lengths[b] > lengths[a] ? b : a));
+    const others = over.length > 1 ? ` (${over.length} items are over it)` : "";
+    throw new WavenetEdgeError(`${o.data}:${lineOf(text, worst + 1)}: the longest item has ${lengths[worst]} characters, `
+      + `more than the model's max_len ${maxLen}${others} (training refuses such items too; score them with a model `
+      + "trained on them)");
+  }
   const vocab = model.metadata.vocab;
   for (const [number, item] of items.entries()) {
     const unknown = vocab.unknownChars(item);
     if (unknown.length) {
-      throw new WavenetEdgeError(`${o.data}: item ${number + 1} ${pyRepr(item)} has characters not in the model's `
-        + `vocabulary: ${pyRepr(unknown.join(""))} (allowed: ${pyRepr(vocab.chars.join(""))})`);
+      throw new WavenetEdgeError(`${o.data}:${lineOf(text, number + 1)}: item ${pyRepr(item)} has characters not in `
+        + `the model's vocabulary: ${pyRepr(unknown.join(""))} (allowed: ${pyRepr(vocab.chars.join(""))})`);
     }
   }
-  const result = await model.score(items);
-  process.stdout.write(`all: ${result.nllPerChar.toFixed(6)} nats per character over ${result.nItems} items, `
-    + `${result.nChars} characters (end tokens included)\n`);
+  const sha = createHash("sha256").update(raw).digest("hex");
+  const trainedOn = model.metadata.data?.sha256;
+  const sameData = trainedOn ? trainedOn === sha : null;
+  // as wn-eval: a file that is not the model's own training data is scored whole unless --split is given
+  let note = null;
+  if (o.split === undefined && sameData === false) {
+    o.split = "all";
+    note = `note: ${o.data} is not the data the model was trained on (sha256 differs): all ${items.length} items are `
+      + "scored (--split names a part of the 80/10/10 split)\n";
+  } else if (sameData === false && o.split !== "all") {
+    note = "note: this data file is not the one the model was trained on (sha256 differs), so the split is not the "
+      + "model's own\n";
+  }
+  o.split ??= "val";
+  let part = items;
+  if (o.split !== "all") {
+    try {
+      part = splitItems(items)[/** @type {"train" | "val" | "test"} */ (o.split)];
+    } catch (err) {
+      if (!(err instanceof WavenetEdgeError)) throw err;
+      throw new WavenetEdgeError(`${o.data}: ${err.message}; score every item with --split all`);
+    }
+  }
+  const result = await model.score(part);
+  if (o.format === "json") {
+    process.stdout.write(`{"onnx": ${JSON.stringify(model.source)}, "data": ${JSON.stringify(o.data)}, "sha256": "${sha}", `
+      + `"same_data_as_training": ${sameData}, "split": "${o.split}", "nll_per_char": ${pyFloat(result.nllPerChar)}, `
+      + `"n_items": ${result.nItems}, "n_chars": ${result.nChars}`
+      + (o.perItem ? `, "items": [${part.map((item, i) => perItemJson(item, result.logprobs[i])).join(", ")}]` : "")
+      + "}\n");
+  } else if (o.perItem) { // item, NLL per character, characters (end token included)
+    process.stdout.write(part.map((item, i) => perItemLine(item, result.logprobs[i])).join(""));
+  } else {
+    process.stdout.write(`${o.split}: ${result.nllPerChar.toFixed(6)} nats per character over ${result.nItems} items, `
+      + `${result.nChars} characters (end tokens included)\n`);
+  }
+  if (note !== null) process.stderr.write(note); // after the output, as wn-eval
+}
+
+/**
+ * One line of `score --per-item` (as wn-eval --per-item): the item, its NLL per character and its characters,
+ * the end token included in both, tab-separated.
+ * @param {string} item @param {number} logprob
+ */
+export function perItemLine(item, logprob) {
+  const chars = [...item].length + 1;
+  return `${item}\t${(-logprob / chars).toFixed(6)}\t${chars}\n`;
+}
+
+/** The JSON of one item in `score --per-item --format json` (Python's json.dumps). @param {string} item @param {number} logprob */
+function perItemJson(item, logprob) {
+  const chars = [...item].length + 1;
+  return `{"item": ${JSON.stringify(item)}, "nll_per_char": ${pyFloat(Number((-logprob / chars).toFixed(6)))}, "n_chars": ${chars}}`;
 }
 
 /** @param {string[]} positional */
@@ -365,6 +492,10 @@ export async function main(args) {
     if (command === undefined || command === "-h" || command === "--help") {
       process.stdout.write(USAGE);
       return command === undefined ? EXIT_BAD_INPUT : 0;
+    }
+    if (command === "--version") {
+      process.stdout.write(`wavenet-edge, version ${packageVersion()}\n`);
+      return 0;
     }
     if (!(command in COMMANDS)) throw new UsageError(`No such command ${pyRepr(command)} (generate, complete, score or info).`);
     if (rest.includes("-h") || rest.includes("--help")) {

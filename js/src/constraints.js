@@ -20,7 +20,11 @@ export const BUDGET_PER_NAME = 1000;
 /** The constraints were met too rarely for the budget of draws. */
 export class ConstraintError extends WavenetEdgeError {}
 
-/** @typedef {{ maxLen: number, minLen: number, suffix: string, contains: string }} NameConstraints */
+/**
+ * nonEmpty: an empty name (the model ending at once) is no name, skipped like one that fails the constraints
+ * (the API's default, as wn-generate; `allowEmpty: true` turns it off). describe() leaves it out.
+ * @typedef {{ maxLen: number, minLen: number, suffix: string, contains: string, nonEmpty?: boolean }} NameConstraints
+ */
 
 /** @param {number | null} n */
 export const defaultBudget = (n) => Math.max(MIN_BUDGET, BUDGET_PER_NAME * (n ?? 1));
@@ -58,6 +62,7 @@ export const isActive = (c) => c.minLen > 0 || c.suffix !== "" || c.contains !==
 
 /** @param {NameConstraints} c @param {string} name */
 export function accepts(c, name) {
+  if (c.nonEmpty && name === "") return false;
   const n = length(name);
   return c.minLen <= n && n <= c.maxLen && name.endsWith(c.suffix) && name.includes(c.contains);
 }

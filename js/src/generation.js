@@ -45,6 +45,10 @@ export function checkCount(n) {
  * @param {unknown} exclude @param {unknown} patience
  */
 export function checkFilter(exclude, patience) {
+  if (typeof exclude === "string") { // a string is iterable: it would exclude its letters
+    throw new WavenetEdgeError(`exclude must be an iterable of names, got the string ${pyRepr(exclude)} `
+      + `(wrap it: [${pyRepr(exclude)}])`);
+  }
   if (exclude !== null && exclude !== undefined && typeof /** @type {any} */ (exclude)[Symbol.iterator] !== "function") {
     throw new WavenetEdgeError(`exclude must be an iterable of names (an array or a Set), got ${notA(exclude, "an iterable")}`);
   }

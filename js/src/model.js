@@ -21,6 +21,7 @@ import { makeRunner } from "./graphs.js";
 import { readOnnxProps } from "./modelfile.js";
 import { checkSampling } from "./sampling.js";
 import { score } from "./scoring.js";
+import { shippedNameOf } from "./shipped.js";
 
 /**
  * @typedef {import("./contract.js").ModelMetadata} ModelMetadata
@@ -29,14 +30,14 @@ import { score } from "./scoring.js";
  * @typedef {{ seed?: number | bigint | string, temperature?: number, topK?: number | null,
  *             topP?: number | null, prefix?: string, maxLen?: number, unique?: boolean,
  *             exclude?: Iterable<string> | null, batchSize?: number, patience?: number, minLen?: number,
- *             suffix?: string, contains?: string, maxSamples?: number }} GenerateOptions
+ *             suffix?: string, contains?: string, maxSamples?: number, allowEmpty?: boolean }} GenerateOptions
  * @typedef {{ maxLen?: number, maxNodes?: number }} CompleteOptions
  */
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 export const MAX_THREADS = 1024; // as WavenetModel.load in Python (runtime/model.py)
 export const GENERATE_OPTIONS = Object.freeze(["seed", "temperature", "topK", "topP", "prefix", "maxLen", "unique",
-  "exclude", "batchSize", "patience", "minLen", "suffix", "contains", "maxSamples"]);
+  "exclude", "batchSize", "patience", "minLen", "suffix", "contains", "maxSamples", "allowEmpty"]);
 export const COMPLETE_OPTIONS = Object.freeze(["maxLen", "maxNodes"]);
 export const LOAD_OPTIONS = Object.freeze(["ort", "threads", "executionProviders", "sessionOptions", "name"]);
 /**
@@ -64,6 +65,14 @@ export function checkKeys(options, known, what) {
     throw new WavenetEdgeError(`${what}: unknown option${unknown.length > 1 ? "s" : ""} `
       + `${unknown.map(shown).join(", ")} (known options: ${known.join(", ")})`);
   }
+}
+
+/**
+ * A yes/no option must be a boolean (a string such as "no" would be true).
+ * @param {string} name @param {unknown} value
+ */
+function checkFlag(name, value) {
+  if (typeof value !== "boolean") throw new WavenetEdgeError(`${name} must be true or false, got ${notA(value, "a boolean")}`);
 }
 
 /** A number as given, or what it is when it is not one. @param {unknown} value */
@@ -138,7 +147,13 @@ async function readSource(source, name) {
   } catch (err) {
     throw new ModelFileError(`${where}: cannot fetch: ${/** @type {Error} */ (err).message}`);
   }
-  if (!response.ok) throw new ModelFileError(`${where}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  if (!response.ok) {
+    const shipped = shippedNameOf(source);
+    const hint = shipped === null ? "" : ` (shippedModel(${pyRepr(shipped)}) points next to wavenet-edge's modules, `
+      + "where this app does not serve the model file: import the file's URL instead, as the README's section "
+      + "\"Bundlers\" shows)";
+    throw new ModelFileError(`${where}: HTTP ${response.status} ${response.statusText}`.trimEnd() + hint);
+  }
   return [new Uint8Array(await response.arrayBuffer()), where];
 }
 
@@ -168,21 +183,27 @@ export class WavenetModel {
    * never cut) that end with `suffix` and contain `contains`; the draws that fail are skipped, so the
    * names for a seed keep their order. ConstraintError, naming the acceptance rate, when `maxSamples`
    * draws (default max(100,000, 1,000 n)) give fewer than n names.
+   *
+   * An empty name (the model ending at once) is not a name: it is skipped and the next one drawn, as
+   * wn-generate does, so the names for a seed are the command's; `allowEmpty: true` gives the raw draws.
    * @param {number | null} n
    * @param {GenerateOptions} [options]
    * @returns {AsyncGenerator<string>}
    */
   generate(n, options = {}) {
+    this.#checkOpen("generate");
     checkKeys(options, GENERATE_OPTIONS, "generate");
     const { unique = false, exclude = null, patience = DEFAULT_PATIENCE, maxLen, batchSize = DEFAULT_BATCH_SIZE,
-      minLen = 0, suffix = "", contains = "", maxSamples, ...rest } = /** @type {GenerateOptions} */ (options);
+      minLen = 0, suffix = "", contains = "", maxSamples, allowEmpty = false, ...rest } = /** @type {GenerateOptions} */ (options);
+    checkFlag("unique", unique);
+    checkFlag("allowEmpty", allowEmpty);
     const filtering = unique || (exclude !== null && exclude !== undefined);
     if (filtering && n === null) throw new WavenetEdgeError("unique/exclude need a number of names n");
     checkSampling(rest); // in Python's order: the sampling options, n, then the rest of the request
     checkCount(n);
     const limit = maxLen ?? this.metadata.config.max_len;
     checkLength(rest.prefix ?? "", limit); // max-len against the prefix, as given
-    const constraints = checkConstraints({ maxLen: limit, minLen, suffix, contains });
+    const constraints = { ...checkConstraints({ maxLen: limit, minLen, suffix, contains }), nonEmpty: !allowEmpty };
     const budget = maxSamples ?? defaultBudget(n);
     if (!Number.isSafeInteger(budget) || budget < 1) {
       throw new WavenetEdgeError(`max_samples must be a positive integer, got ${shownNumber(maxSamples)}`);
@@ -219,6 +240,7 @@ export class WavenetModel {
    * @returns {Promise<import("./complete.js").Completion[]>}
    */
   async complete(prefix = "", k = 10, options = {}) {
+    this.#checkOpen("complete");
     checkKeys(options, COMPLETE_OPTIONS, "complete");
     const { maxLen, maxNodes = DEFAULT_MAX_NODES } = options;
     const limit = maxLen ?? this.metadata.config.max_len;
@@ -229,9 +251,113 @@ export class WavenetModel {
    * Log-probability of every item and the mean NLL per character (end token included), float64.
    * @param {Iterable<string>} items
    */
-  score(items) {
-    return score(this.runner, this.metadata.vocab, [...items]);
+  async score(items) {
+    this.#checkOpen("score");
+    if (typeof items === "string") { // a string is iterable: it would score its letters as items
+      throw new WavenetEdgeError(`score needs a list of items, got the string ${pyRepr(items)} (wrap it: [${pyRepr(items)}])`);
+    }
+    if (items === null || typeof items !== "object" || typeof /** @type {any} */ (items)[Symbol.iterator] !== "function") {
+      throw new WavenetEdgeError(`score needs a list of items, got ${notA(items, "an iterable")}`);
+    }
+    const list = [...items];
+    list.forEach((item, i) => {
+      if (typeof item !== "string") throw new WavenetEdgeError(`item ${i + 1} must be a string, got ${notA(item, "a string")}`);
+    });
+    return score(this.runner, this.metadata.vocab, list);
   }
+
+  /**
+   * Release the onnxruntime session (its memory, native or wasm). The model is unusable afterwards: a later
+   * generate, complete or score throws WavenetEdgeError. Closing twice does nothing.
+   * @returns {Promise<void>}
+   */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    const session = this.session;
+    this.session = null;
+    this.runner = null;
+    await session?.release?.();
+  }
+
+  /** Whether close() has released the session. */
+  get closed() {
+    return this.#closed;
+  }
+
+  #closed = false;
+
+  /** @param {string} what */
+  #checkOpen(what) {
+    if (this.#closed) throw new WavenetEdgeError(`${what}: the model is closed (model.close() released its session)`);
+  }
+}
+
+/**
+ * The execution providers' names (a string or `{ name, ... }` each); WavenetEdgeError for a name that this
+ * onnxruntime build does not have, where the build lists its own (onnxruntime-node's listSupportedBackends).
+ * @param {any} ort @param {unknown} providers
+ * @returns {string[]}
+ */
+function checkProviders(ort, providers) {
+  if (!Array.isArray(providers)) {
+    throw new WavenetEdgeError(`executionProviders must be an array of provider names, got ${notA(providers, "an array")}`);
+  }
+  const names = providers.map((p) => (typeof p === "string" ? p : p?.name));
+  for (const name of names) {
+    if (typeof name !== "string") {
+      throw new WavenetEdgeError(`executionProviders: each must be a name or { name, ... }, got ${notA(name, "a string")}`);
+    }
+  }
+  /** @type {{ name: string }[] | null} */
+  let listed = null;
+  try {
+    listed = typeof ort.listSupportedBackends === "function" ? ort.listSupportedBackends() : null;
+  } catch {
+    listed = null;
+  }
+  if (Array.isArray(listed)) {
+    const known = listed.map((b) => b.name);
+    for (const name of names) {
+      if (!known.includes(name)) {
+        throw new WavenetEdgeError(`execution provider ${pyRepr(name)} is not in this onnxruntime build (it has: `
+          + `${known.join(", ")})`);
+      }
+    }
+  }
+  return names;
+}
+
+/**
+ * One line for a session that onnxruntime could not create: a wasm file it could not fetch, a provider it
+ * lacks or cannot load, or (ModelFileError) a model it refuses.
+ * @param {any} ort @param {unknown} err @param {string} where @param {string[]} providers
+ */
+function sessionFailure(ort, err, where, providers) {
+  const detail = firstLine(err);
+  const paths = ort.env?.wasm?.wasmPaths;
+  if (/\[wasm\]/.test(detail) && /fetch|initWasm|URL/i.test(detail)) {
+    const tried = typeof paths === "string" ? `${paths}ort-wasm-simd-threaded*.wasm`
+      : paths && typeof paths === "object" && paths.wasm ? String(paths.wasm)
+        : "the folder of the onnxruntime-web script (ort.env.wasm.wasmPaths is not set)";
+    return new WavenetEdgeError(`onnxruntime-web cannot fetch its .wasm file from ${tried}: serve the file from `
+      + "node_modules/onnxruntime-web/dist/ and point ort.env.wasm.wasmPaths at it (README, \"Bundlers\")");
+  }
+  const missing = /\[(\w+)\] backend not found/.exec(detail);
+  if (missing) return new WavenetEdgeError(`execution provider ${pyRepr(missing[1])} is not in this onnxruntime build`);
+  const provider = providers.find((name) => name !== "cpu" && name !== "wasm" && detail.toLowerCase().includes(name.toLowerCase()));
+  if (provider) {
+    return new WavenetEdgeError(`execution provider ${pyRepr(provider)} cannot run here: ${detail}`);
+  }
+  return new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${detail}`);
+}
+
+/** What a model's methods say when called on the promise that loadModel returns. @param {string} what */
+function notLoaded(what) {
+  return () => {
+    throw new WavenetEdgeError(`${what} was called on the promise that loadModel returns, before the model is `
+      + "loaded: await it first (const model = await loadModel(...))");
+  };
 }
 
 /**
@@ -243,7 +369,22 @@ export class WavenetModel {
  * @param {LoadOptions} options
  * @returns {Promise<WavenetModel>}
  */
-export async function loadModel(source, options = /** @type {any} */ ({})) {
+export function loadModel(source, options = /** @type {any} */ ({})) {
+  const loading = openModel(source, options);
+  for (const method of ["generate", "complete", "score", "close"]) {
+    Object.defineProperty(loading, method, { value: notLoaded(`${method}()`) });
+  }
+  for (const property of ["metadata", "graph", "session"]) {
+    Object.defineProperty(loading, property, { get: notLoaded(property) });
+  }
+  return loading;
+}
+
+/**
+ * loadModel's work. @param {string | URL | Uint8Array | ArrayBuffer} source @param {LoadOptions} options
+ * @returns {Promise<WavenetModel>}
+ */
+async function openModel(source, options) {
   checkKeys(options, LOAD_OPTIONS, "loadModel");
   const { ort, threads, executionProviders, sessionOptions = {}, name } = options;
   if (!ort || typeof ort.InferenceSession?.create !== "function") {
@@ -254,6 +395,7 @@ export async function loadModel(source, options = /** @type {any} */ ({})) {
     throw new WavenetEdgeError(`threads must be an integer in 1..${MAX_THREADS}, got `
       + `${typeof threads === "number" ? threads : notA(threads)}`);
   }
+  const providers = executionProviders === undefined ? [] : checkProviders(ort, executionProviders);
   const metadata = parseMetadata(readOnnxProps(bytes, where), where);
   const extra = /** @type {any} */ (sessionOptions).extra ?? {};
   const sessionSettings = {
@@ -267,7 +409,7 @@ export async function loadModel(source, options = /** @type {any} */ ({})) {
   try {
     session = await ort.InferenceSession.create(bytes, sessionSettings);
   } catch (err) {
-    throw new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${firstLine(err)}`);
+    throw sessionFailure(ort, err, where, providers);
   }
   checkIo(session, metadata, where);
   await checkGraph(ort, session, metadata, where); // widths and one step against the metadata

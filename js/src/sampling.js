@@ -73,13 +73,19 @@ function add64(ah, al, bh, bl, out) {
 }
 
 /**
- * The seed as Python's `int(seed)`: a safe integer, a BigInt or a decimal string.
+ * The seed as Python's `int(seed)`: an integer number up to 2^53 in size, a BigInt or a decimal string (any
+ * integer, e.g. 2^63 - 1, the most wn-generate's --seed takes). A number beyond 2^53 is refused: it may not
+ * be the integer that was written (2**53 + 1 reads as 2**53).
  * @param {unknown} seed
  * @returns {bigint}
  */
 export function seedBigInt(seed) {
   if (typeof seed === "bigint") return seed;
-  if (typeof seed === "number" && Number.isSafeInteger(seed)) return BigInt(seed);
+  if (typeof seed === "number" && Number.isInteger(seed)) {
+    if (Math.abs(seed) <= 2 ** 53) return BigInt(seed);
+    throw new WavenetEdgeError(`seed ${BigInt(seed)} is beyond 2^53, where a JavaScript number may not be the `
+      + `integer that was written: pass it as a BigInt (${BigInt(seed)}n) or a string ("${BigInt(seed)}")`);
+  }
   if (typeof seed === "string" && /^\s*[+-]?\d+\s*$/.test(seed)) return BigInt(seed.trim());
   const given = typeof seed === "string" ? pyRepr(seed) : typeof seed === "number" ? String(seed) : notA(seed, "an integer");
   throw new WavenetEdgeError(`seed must be an integer, got ${given}`);

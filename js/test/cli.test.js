@@ -1,7 +1,7 @@
 // The wavenet-edge command prints exactly what wn-generate prints; bad input is one line and exit status 2.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -35,7 +35,15 @@ test("bad input: one line 'Error: ...' on stderr and exit status 2", () => {
     [["generate", "--onnx", model, "--seed"], "Error: Option '--seed' requires an argument.\n"],
     [["generate", "--onnx", model, "--bogus"], "Error: No such option '--bogus'.\n"],
     [["generate", "--onnx", "nope.onnx"], "Error: nope.onnx: no such file\n"],
-    [["generate", "-n", "3"], "Error: Missing option '--onnx'. (wavenet-edge generate --onnx FILE)\n"],
+    [["generate", "--onnx", model, "--model", "default"], "Error: --onnx and --model both name a model: give one\n"],
+    [["generate", "--model", "x"],
+      "Error: Invalid value for '--model': 'x' is not one of 'default', 'default-int8', 'large', 'large-int8'.\n"],
+    [["generate", "--model", "large"], "Error: shipped model 'large' is in the Python package only (the npm package "
+      + "ships default, default-int8): pass the path or URL of wavenet-large.onnx instead\n"],
+    [["generate", "--onnx", model, "--format", "csv"],
+      "Error: Invalid value for '--format': 'csv' is not one of 'text', 'jsonl'.\n"],
+    [["score", "--onnx", model, "--data", "x", "--split", "dev"],
+      "Error: Invalid value for '--split': 'dev' is not one of 'train', 'val', 'test', 'all'.\n"],
     [["generate", "--onnx", model, "--exclude", "nope.txt"], "Error: --exclude nope.txt: no such file\n"],
     [["frobnicate"], "Error: No such command 'frobnicate' (generate, complete, score or info).\n"],
   ];
@@ -47,11 +55,23 @@ test("bad input: one line 'Error: ...' on stderr and exit status 2", () => {
   }
 });
 
-test("score prints wn-eval's figure for all items; info prints the metadata", () => {
+test("score prints wn-eval's line for every --split; info prints the metadata", () => {
   const data = fixture("step.json");
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "wn-js-")), "items.txt");
+  const folder = mkdtempSync(path.join(tmpdir(), "wn-js-"));
+  const file = path.join(folder, "items.txt");
   writeFileSync(file, data.score.items.join("\n") + "\n");
-  const scored = run(["score", "--onnx", data.model, "--data", file]);
+  const evalFile = path.join(folder, "eval.txt");
+  writeFileSync(evalFile, data.eval.items.join("\n") + "\n");
+  for (const [split, stdout] of Object.entries(data.eval.stdout)) {
+    const args = ["score", "--onnx", data.model, "--data", evalFile, "--split", split];
+    const result = run(args);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, stdout, split);
+  }
+  const json = run(["score", "--onnx", data.model, "--data", evalFile, "--format", "json"]);
+  assert.deepEqual(Object.keys(JSON.parse(json.stdout)), ["onnx", "data", "sha256", "same_data_as_training", "split",
+    "nll_per_char", "n_items", "n_chars"]);
+  const scored = run(["score", "--onnx", data.model, "--data", file, "--split", "all"]);
   assert.equal(scored.status, 0);
   const chars = data.score.items.reduce((sum, item) => sum + [...item].length + 1, 0);
   assert.equal(scored.stdout, `all: ${data.score.nll_per_char.toFixed(6)} nats per character over `
@@ -59,6 +79,19 @@ test("score prints wn-eval's figure for all items; info prints the metadata", ()
   const info = run(["info", data.model]);
   assert.equal(info.status, 0);
   assert.equal(JSON.parse(info.stdout).graph, "step");
+});
+
+test("--version; no --onnx: the shipped default model (models/wavenet.onnx), as wn-generate", () => {
+  const { version } = JSON.parse(readFileSync(path.join(ROOT, "js", "package.json"), "utf8"));
+  assert.equal(run(["--version"]).stdout, `wavenet-edge, version ${version}\n`);
+  const shipped = fixture("shipped.json");
+  assert.equal(shipped.model, "models/wavenet.onnx");
+  for (const { args, stdout } of shipped.cli) {
+    assert.equal(args[0], "--onnx");
+    const result = run(["generate", ...args.slice(2)]);
+    assert.equal(result.stdout, stdout, args.join(" "));
+    assert.equal(run(["generate", "--model", "default", ...args.slice(2)]).stdout, stdout, args.join(" "));
+  }
 });
 
 test("a reader that goes away (| head) ends the command quietly", () => {
