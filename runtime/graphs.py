@@ -70,9 +70,9 @@ from .providers import ProviderError, create_session
 from .ring_graphs import keep_graph, restart_graph
 from .vocab import BOUNDARY_ID
 
-__all__ = ["LOGIT_TOLERANCE", "DeviceCheck", "DeviceState", "GraphRunner", "Rows", "StepRunner", "WindowRunner",
-           "ProviderDisagrees", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits", "probe_steps",
-           "reads_inputs_in_place"]
+__all__ = ["LOGIT_TOLERANCE", "DeviceCheck", "DeviceState", "GraphRunner", "ProviderDisagrees", "Rows", "StepRunner",
+           "WindowRunner", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits",
+           "probe_steps", "reads_inputs_in_place"]
 
 # Largest logit difference, relative to the largest |logit| (at least 1), that counts as agreement between two
 # providers or paths: float32 summation order gives ~1e-7 (docs/providers.md), reduced-precision matrix
@@ -629,9 +629,9 @@ def check_device_path(runner: GraphRunner, path: str | Path, auto: bool) -> bool
         log.warning("%s disagrees with the CPU provider here (logits differ by %.2g); using %s", result.provider,
                     min(result.device, result.host), CPU_PROVIDER)
         return False
-    raise ProviderDisagrees(runner, f"execution provider {result.provider} disagrees with the CPU provider here (logits differ by "
-                        f"{min(result.device, result.host):.2g}, tolerance {LOGIT_TOLERANCE:g}); "
-                        f"wn-info --check tells more")
+    raise ProviderDisagrees(runner, f"execution provider {result.provider} disagrees with the CPU provider here "
+                                    f"(logits differ by {min(result.device, result.host):.2g}, tolerance "
+                                    f"{LOGIT_TOLERANCE:g}); wn-info --check tells more")
 
 
 def make_runner(session: ort.InferenceSession, metadata: ModelMetadata) -> GraphRunner:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -134,8 +134,10 @@ def _completions_agree(got: list[Completion], want: list[Completion]) -> bool:
 
 def _workload(model: WavenetModel, items: list[str], prefixes: list[str]) -> dict:
     start = time.perf_counter()
-    names = model.generate(GENERATE_NAMES, seed=SEED, batch_size=GENERATE_BATCH, return_logprobs=True)
-    names += model.generate(BATCH1_NAMES, seed=SEED + 1, batch_size=1, return_logprobs=True)
+    names = cast("list[tuple[str, float]]", model.generate(GENERATE_NAMES, seed=SEED, batch_size=GENERATE_BATCH,
+                                                           return_logprobs=True))
+    names += cast("list[tuple[str, float]]", model.generate(BATCH1_NAMES, seed=SEED + 1, batch_size=1,
+                                                            return_logprobs=True))
     logits = probe_logits(model.runner, "auto")
     scores = model.score(items)
     completions = [model.complete(prefix, TOP_K) for prefix in prefixes]
@@ -151,7 +153,7 @@ def check_model(model: WavenetModel, reference: WavenetModel | None = None) -> C
     cpu = reference if reference is not None else WavenetModel.load(model.path, provider=CPU, threads=1)
     vocab = model.metadata.vocab
     fixed = [item for item in FIXED_ITEMS if not vocab.unknown_chars(item)]
-    items = fixed + [name for name in cpu.generate(SCORE_NAMES, seed=SEED + 2) if name]
+    items = fixed + [name for name in cast("list[str]", cpu.generate(SCORE_NAMES, seed=SEED + 2)) if name]
     first = next((name for name in items if name), "")
     prefixes = ["", first[:1]]
     want = _workload(cpu, items, prefixes)
