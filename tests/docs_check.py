@@ -11,7 +11,7 @@ The conventions (CONTRIBUTING.md, "Docs that run"):
 - ```python: run as a script in the scratch directory; it must exit 0.
 - Any other fence (text, json, js, ...) is not run; ```bash and ```shell are refused (write ```sh or ```text).
 - `<!-- docs-test: skip=REASON -->` on the line just before a fence: not run here, listed with its reason.
-  `<!-- docs-test: cap-steps=N -->`: ` --steps N` is added to each `wn-train` command of the block (2N to a
+  `<!-- docs-test: cap-steps=N -->`: ` --steps N` is added to each `wn-train` (or `-m wavenet_edge.train`) command of the block (2N to a
   `--resume` one, so that the resumed run has steps left), and its `--time` budget, if any, is dropped.
 """
 
@@ -157,7 +157,7 @@ def _comment_start(command: str) -> int:
 
 def cap_steps(command: str, steps: int | None) -> str:
     """The command with ` --steps N` added to its wn-train line (2N for a --resume), before any comment."""
-    if steps is None or not re.search(r"(^|[\s;&|(])wn-train\s", command):
+    if steps is None or not re.search(r"(^|[\s;&|(])(wn-train|-m wavenet_edge\.train)\s", command):
         return command
     cut = _comment_start(command)
     if "--resume" in command:
