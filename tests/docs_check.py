@@ -33,7 +33,7 @@ REFUSED_LANGUAGES = ("bash", "shell", "shell-session", "zsh")
 COMMAND_TIMEOUT = 180  # seconds for one command or one python block
 # Links from the scratch directory to the checkout, for commands that name the checkout's scripts and the JS
 # package. `models` is deliberately absent: the shipped models are found by the installed package, as a user's are.
-CHECKOUT_LINKS = ("js", "benchmarks", "examples")
+CHECKOUT_LINKS = ("js", "benchmarks", "docs", "examples")
 
 MARKER = re.compile(r"^\s*<!--\s*docs-test:(.*?)-->\s*$")
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*$")
