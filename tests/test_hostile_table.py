@@ -40,6 +40,12 @@ def params(kind: str) -> list:
     return out
 
 
+def python_values(options: dict) -> dict:
+    """The table's option values as Python takes them: {"$int": "digits"} is an int (beyond a JSON number)."""
+    return {key: int(value["$int"]) if isinstance(value, dict) and "$int" in value else value
+            for key, value in options.items()}
+
+
 def check_message(message: str, case: dict, prefix: str = "") -> None:
     want = expected(case)
     assert want is not None, f"expected no error, got: {message}"
@@ -53,7 +59,7 @@ def test_the_table_is_well_formed():
     ids = [case["id"] for case in CASES]
     assert len(ids) == len(set(ids))
     for case in CASES:
-        assert sum(kind in case for kind in ("props", "load", "generate", "cli")) == 1, case["id"]
+        assert sum(kind in case for kind in ("props", "load", "generate", "score", "cli")) == 1, case["id"]
         assert (ROOT / case["model"]).is_file(), case["model"]
     assert len(CASES) >= 100
 
@@ -83,7 +89,7 @@ def models() -> dict[str, WavenetModel]:
 @pytest.mark.parametrize("case", params("generate"))
 def test_generate_options(case, models):
     model = models.setdefault(case["model"], WavenetModel.load(ROOT / case["model"], provider="cpu", threads=1))
-    n, options = case["generate"]["n"], case["generate"]["options"]
+    n, options = case["generate"]["n"], python_values(case["generate"]["options"])
     if expected(case) is None:
         assert len(model.generate(n, **options)) == n
         return
@@ -92,10 +98,22 @@ def test_generate_options(case, models):
     check_message(str(caught.value), case)
 
 
+@pytest.mark.parametrize("case", params("score"))
+def test_score_items(case, models):
+    model = models.setdefault(case["model"], WavenetModel.load(ROOT / case["model"], provider="cpu", threads=1))
+    items = case["score"]["items"]
+    if expected(case) is None:
+        assert model.score(items).n_items == len(items)
+        return
+    with pytest.raises(Exception) as caught:
+        model.score(items)
+    check_message(str(caught.value), case)
+
+
 @pytest.mark.parametrize("case", params("load"))
 def test_load_options(case):
     with pytest.raises(Exception) as caught:
-        WavenetModel.load(ROOT / case["model"], provider="cpu", **case["load"])
+        WavenetModel.load(ROOT / case["model"], **{"provider": "cpu", **case["load"]})
     check_message(str(caught.value), case)
 
 

@@ -10,12 +10,15 @@ script runs neither runtime); the edited model files are made by each test from 
 Each case has an "id", a "model" (relative to the repository root) and one of
   "props"     metadata edits: {key without "wavenet_edge.": new text, or null to remove it}; the error is
               the message after "<path>: " from loading it, and from `generate --onnx <path> -n 2`
-  "load"      load options (Python's names: threads)
+  "load"      load options (Python's names: threads, provider; the JS test passes provider as executionProviders)
   "generate"  {"n": N, "options": {...}} with Python's option names (top_k, max_len, batch_size...);
-              the JS test maps them to its own (topK, maxLen, batchSize...)
+              the JS test maps them to its own (topK, maxLen, batchSize...); {"$int": "digits"} is an integer
+              beyond what a JSON number holds exactly (a Python int, a JS BigInt)
+  "score"     {"items": ...}: what model.score is given
   "cli"       the arguments after `generate --onnx <model>`; the error is the line after "Error: "
 and "error": the exact message, null where the input must be accepted (then n names come out), or
-{"python": ..., "js": ...} where the languages must word it differently (a keyword argument, a JS type).
+{"python": ..., "js": ...} where the languages must word it differently (a keyword argument, a JS type), or
+where one accepts what the other refuses (null for that one: a seed string, a seed beyond 2^53 as a JS number).
 "contains": true makes the messages substrings (onnxruntime's own words differ between its bindings).
 "python_gap": a check that the Python runtime lacks (its test expects it to fail: strict xfail).
 """
@@ -39,7 +42,7 @@ WINDOW = "tests/fixtures/tiny-window.onnx"
 LECTURE = "tests/fixtures/tiny-lecture-window.onnx"
 SHIPPED = "models/wavenet.onnx"
 JS_OPTIONS = ("seed, temperature, topK, topP, prefix, maxLen, unique, exclude, batchSize, patience, minLen, suffix, "
-              "contains, maxSamples")
+              "contains, maxSamples, allowEmpty")
 JS_LOAD_OPTIONS = "ort, threads, executionProviders, sessionOptions, name"
 
 
@@ -262,7 +265,20 @@ def option_cases() -> list[dict]:
         ("min-len, suffix and contains are fine", 5, {"seed": 2, "min_len": 3, "suffix": "a", "contains": "k"}, None),
     ]
     gaps: list[tuple[str, int, dict, str | dict, str]] = []  # checks that only the JS runtime has (none now)
+    big = 2**54
     generate += [
+        ("unique a string", 5, {"unique": "yes"}, {"python": "unique must be True or False, got 'yes'",
+                                                   "js": "unique must be true or false, got 'yes' (a string, not a boolean)"}),
+        ("allow_empty a number", 5, {"allow_empty": 1}, {"python": "allow_empty must be True or False, got 1",
+                                                         "js": "allowEmpty must be true or false, got 1 (a number, not a boolean)"}),
+        ("allow_empty gives raw draws", 5, {"seed": 1, "allow_empty": True}, None),
+        ("exclude a string", 5, {"exclude": "emma"}, "exclude must be an iterable of names, got the string 'emma' (wrap it: ['emma'])"),
+        ("seed 2^53", 3, {"seed": 2**53}, None),
+        ("seed 2^63 - 1 (a BigInt in JS)", 3, {"seed": {"$int": str(2**63 - 1)}}, None),
+        ("seed 2^54 as a JS number", 3, {"seed": big},
+         {"python": None, "js": f"seed {big} is beyond 2^53, where a JavaScript number may not be the integer that was "
+                                f'written: pass it as a BigInt ({big}n) or a string ("{big}")'}),
+        ("seed a decimal string", 3, {"seed": "12"}, {"python": "seed must be an integer, got '12'", "js": None}),
         ("patience 0", 5, {"unique": True, "patience": 0}, "patience must be a positive integer, got 0"),
         ("prefix a number", 5, {"prefix": 5}, {"python": "prefix must be a string, got 5",
                                                "js": "prefix must be a string, got 5 (a number, not a string)"}),
@@ -274,6 +290,8 @@ def option_cases() -> list[dict]:
         ("threads 2000", {"threads": 2000}, "threads must be an integer in 1..1024, got 2000"),
         ("threads 0", {"threads": 0}, "threads must be an integer in 1..1024, got 0"),
         ("threads 1.5", {"threads": 1.5}, "threads must be an integer in 1..1024, got 1.5"),
+        ("provider not in the build", {"provider": "nosuch"},
+         "execution provider 'nosuch' is not available here"),
         ("unknown load option", {"thread": 1},
          {"python": "WavenetModel.load() got an unexpected keyword argument 'thread'",
           "js": f"loadModel: unknown option 'thread' (known options: {JS_LOAD_OPTIONS})"}),
@@ -305,7 +323,7 @@ def option_cases() -> list[dict]:
         ("--prefix longer than --max-len", ["--prefix", "abc", "--max-len", "2"],
          "max-len 2 is below the length of prefix 'abc' (3)"),
         ("--unique gives up", ["--unique", "-n", "100000", "--max-len", "2", "--seed", "1"],
-         "gave up after 1000 samples in a row were duplicates or excluded: found 18 of 100000 names (try a higher "
+         "gave up after 1000 samples in a row were duplicates or excluded: found 20 of 100000 names (try a higher "
          "temperature, a longer max-len, a shorter prefix or a smaller -n)"),
         ("--min-len -1", ["--min-len", "-1"], "Invalid value for '--min-len': -1 is not in the range 0<=x<=10000."),
         ("--min-len 20000", ["--min-len", "20000"],
@@ -321,10 +339,20 @@ def option_cases() -> list[dict]:
         ("--contains too rare", ["--contains", "yyyy", "--max-samples", "100", "-n", "2", "--seed", "1"],
          f"the constraints (max-len {max_len}, contains 'yyyy') " + rare.format(draws=100, n=2)),
     ]
+    score = [  # (id, items, message)
+        ("score a string", "emma", "score needs a list of items, got the string 'emma' (wrap it: ['emma'])"),
+        ("score an item that is a number", ["emma", 5],
+         {"python": "item 2 must be a string, got 5", "js": "item 2 must be a string, got 5 (a number, not a string)"}),
+        ("score an item outside the vocabulary", ["emma", "Q"],
+         f"item 2 'Q': characters not in the vocabulary: 'Q' (allowed: '{chars}')"),
+        ("score a list of items", ["emma", "mia"], None),
+    ]
     cases = [{"id": i, "model": STEP, "generate": {"n": n, "options": o}, "error": e} for i, n, o, e in generate]
+    cases += [{"id": i, "model": STEP, "score": {"items": items}, "error": e} for i, items, e in score]
     cases += [{"id": i, "model": STEP, "generate": {"n": n, "options": o}, "error": e, "python_gap": gap}
               for i, n, o, e, gap in gaps]
-    cases += [{"id": i, "model": STEP, "load": o, "error": e} for i, o, e in load]
+    cases += [{"id": i, "model": STEP, "load": o, "error": e, **({"contains": True} if "provider" in o else {})}
+              for i, o, e in load]
     cases += [{"id": i, "model": STEP, "cli": args, "error": e} for i, args, e in cli]
     return cases
 

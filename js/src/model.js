@@ -320,8 +320,8 @@ function checkProviders(ort, providers) {
     const known = listed.map((b) => b.name);
     for (const name of names) {
       if (!known.includes(name)) {
-        throw new WavenetEdgeError(`execution provider ${pyRepr(name)} is not in this onnxruntime build (it has: `
-          + `${known.join(", ")})`);
+        throw new WavenetEdgeError(`execution provider ${pyRepr(name)} is not available here; this onnxruntime `
+          + `build has: ${known.join(", ")}`);
       }
     }
   }
@@ -344,10 +344,10 @@ function sessionFailure(ort, err, where, providers) {
       + "node_modules/onnxruntime-web/dist/ and point ort.env.wasm.wasmPaths at it (README, \"Bundlers\")");
   }
   const missing = /\[(\w+)\] backend not found/.exec(detail);
-  if (missing) return new WavenetEdgeError(`execution provider ${pyRepr(missing[1])} is not in this onnxruntime build`);
+  if (missing) return new WavenetEdgeError(`execution provider ${pyRepr(missing[1])} is not available here: not in this onnxruntime build`);
   const provider = providers.find((name) => name !== "cpu" && name !== "wasm" && detail.toLowerCase().includes(name.toLowerCase()));
   if (provider) {
-    return new WavenetEdgeError(`execution provider ${pyRepr(provider)} cannot run here: ${detail}`);
+    return new WavenetEdgeError(`execution provider ${pyRepr(provider)} is not available here: ${detail}`);
   }
   return new ModelFileError(`${where}: ONNX Runtime cannot load the model: ${detail}`);
 }

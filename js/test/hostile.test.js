@@ -15,7 +15,11 @@ import { ROOT, collect, ort, rewriteProps } from "./helpers.js";
 const BIN = path.join(ROOT, "js", "bin", "wavenet-edge.js");
 const TABLE = JSON.parse(readFileSync(path.join(ROOT, "tests", "fixtures", "hostile.json"), "utf8"));
 const PYTHON_NAMES = { top_k: "topK", top_p: "topP", max_len: "maxLen", batch_size: "batchSize", min_len: "minLen",
-  max_samples: "maxSamples" };
+  max_samples: "maxSamples", allow_empty: "allowEmpty" };
+/** A table value as JS takes it: {"$int": "digits"} is a BigInt (beyond what a JSON number holds). @param {any} v */
+const jsValue = (v) => (v !== null && typeof v === "object" && "$int" in v ? BigInt(v.$int) : v);
+/** Load options with Python's names -> loadModel's (provider: executionProviders). @param {Record<string, any>} o */
+const loadOptions = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => (k === "provider" ? ["executionProviders", [v]] : [k, v])));
 const run = promisify(execFile);
 
 /** @param {any} case_ */
@@ -76,7 +80,7 @@ function checkCommand(e, case_, prefix) {
 test("the table: unique ids, one kind each, and every check of the Python runtime's metadata tests", () => {
   const ids = TABLE.cases.map((c) => c.id);
   assert.equal(new Set(ids).size, ids.length);
-  for (const c of TABLE.cases) assert.equal(["props", "load", "generate", "cli"].filter((k) => k in c).length, 1, c.id);
+  for (const c of TABLE.cases) assert.equal(["props", "load", "generate", "score", "cli"].filter((k) => k in c).length, 1, c.id);
   assert.ok(TABLE.cases.length >= 100);
 });
 
@@ -104,13 +108,13 @@ test("edited metadata: loadModel and `generate --onnx FILE` refuse it in Python'
     `${file}: `), 2);
 });
 
-test("generate and loadModel options: refused in Python's words before any name is made", async () => {
+test("generate, score and loadModel options: refused in Python's words before any name is made", async () => {
   /** @type {Map<string, any>} */
   const models = new Map();
-  await eachCase(TABLE.cases.filter((x) => "generate" in x || "load" in x), async (c) => {
+  await eachCase(TABLE.cases.filter((x) => "generate" in x || "load" in x || "score" in x), async (c) => {
     const file = path.join(ROOT, c.model);
     if ("load" in c) {
-      await assert.rejects(loadModel(file, { ort, ...c.load }), (err) => {
+      await assert.rejects(loadModel(file, { ort, ...loadOptions(c.load) }), (err) => {
         assert.ok(err instanceof WavenetEdgeError, `${c.id}: ${err}`);
         checkMessage(err.message, c);
         return true;
@@ -118,7 +122,20 @@ test("generate and loadModel options: refused in Python's words before any name 
       return;
     }
     if (!models.has(c.model)) models.set(c.model, await loadModel(file, { ort, threads: 1 }));
-    const options = Object.fromEntries(Object.entries(c.generate.options).map(([k, v]) => [PYTHON_NAMES[k] ?? k, v]));
+    if ("score" in c) {
+      const scored = async () => models.get(c.model).score(c.score.items);
+      if (expected(c) === null) {
+        assert.equal((await scored()).nItems, c.score.items.length, c.id);
+        return;
+      }
+      await assert.rejects(scored(), (err) => {
+        assert.ok(err instanceof WavenetEdgeError, `${c.id}: ${err}`);
+        checkMessage(err.message, c);
+        return true;
+      }, c.id);
+      return;
+    }
+    const options = Object.fromEntries(Object.entries(c.generate.options).map(([k, v]) => [PYTHON_NAMES[k] ?? k, jsValue(v)]));
     const names = async () => collect(models.get(c.model).generate(c.generate.n, options));
     if (expected(c) === null) {
       assert.equal((await names()).length, c.generate.n, c.id);
