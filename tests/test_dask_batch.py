@@ -26,7 +26,7 @@ READ = {"dtype": str, "keep_default_na": False, "na_filter": False}
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as c:
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as c:
         yield c
 
 

@@ -76,7 +76,7 @@ def cluster_client(scheduler: str | None, threads: int = 2, timeout: float = 20.
             try:
                 with _workers_ignore_ctrl_c():
                     cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=True,
-                                           dashboard_address=None,
+                                           dashboard_address=":0",  # any free port: never a warning
                                            silence_logs=logging.CRITICAL if quiet else logging.WARNING)
             except Exception as err:
                 raise ClusterError(f"cannot start a local cluster of {threads} workers: {first_line(err)}") from None
