@@ -88,6 +88,7 @@ export interface LoadOptions {
   ort: any;
   /** intra-op threads, 1..1024 (default: onnxruntime's choice) */
   threads?: number;
+  /** provider names (or `{ name, ... }`) in priority order; a name the onnxruntime build lacks is refused in one line */
   executionProviders?: any[];
   /** more onnxruntime session options, applied last (`extra.session` entries are added to the defaults') */
   sessionOptions?: Record<string, any>;
@@ -105,14 +106,14 @@ export interface SamplingOptions {
 
 /** Unknown keys are refused (WavenetEdgeError naming them and the known ones). */
 export interface GenerateOptions extends SamplingOptions {
-  /** a safe integer, a BigInt or a decimal string (any Python int) */
+  /** an integer number up to 2^53, a BigInt or a decimal string (any Python int; 2^63 - 1 as 9223372036854775807n) */
   seed?: number | bigint | string;
   prefix?: string;
   /** longest name in characters (default: the model's config.max_len) */
   maxLen?: number;
   /** no name twice */
   unique?: boolean;
-  /** names never to yield ("" skips empty names, as wn-generate does) */
+  /** names never to yield: an array or a Set (a string is refused) */
   exclude?: Iterable<string> | null;
   /** names generated side by side, 1..65536 (does not change which names a seed gives) */
   batchSize?: number;
@@ -126,6 +127,8 @@ export interface GenerateOptions extends SamplingOptions {
   contains?: string;
   /** with constraints: ConstraintError after this many draws (default max(100000, 1000 n)) */
   maxSamples?: number;
+  /** yield empty names (the model ending at once) too: the raw draws; by default they are skipped, as wn-generate does */
+  allowEmpty?: boolean;
 }
 
 /** Unknown keys are refused (WavenetEdgeError naming them and the known ones). */
@@ -155,6 +158,7 @@ export interface ScoreResult {
 }
 
 export class WavenetModel {
+  /** the onnxruntime session; null after close() */
   readonly session: any;
   readonly metadata: ModelMetadata;
   readonly source: string;
@@ -170,7 +174,12 @@ export class WavenetModel {
    * equal probabilities in name order: exact (a best-first search), the Python runtime's list (wn-complete).
    */
   complete(prefix?: string, k?: number, options?: CompleteOptions): Promise<Completion[]>;
+  /** Log-probabilities of the items (an array of strings; a string alone is refused) and the mean NLL per character. */
   score(items: Iterable<string>): Promise<ScoreResult>;
+  /** Release the onnxruntime session; later calls throw WavenetEdgeError. Closing twice does nothing. */
+  close(): Promise<void>;
+  /** whether close() has released the session */
+  readonly closed: boolean;
 }
 
 /** Open and validate a wavenet-edge .onnx file: a path (Node), a URL, or its bytes. */
@@ -191,7 +200,10 @@ export interface SamplingParams { temperature: number; topK: number | null; topP
 export function checkSampling(options?: SamplingOptions): SamplingParams;
 export function makeSampler(params: SamplingParams, vocabSize: number): (logits: Float32Array, offset: number, u: number) => number;
 
-/** name -> file in the package's models/ folder: { default: "wavenet.int8.onnx" } */
-export const SHIPPED_MODELS: Readonly<Record<string, string>>;
-/** The model installed with the package ("default": int8, 130 kB): a file path in Node, a URL elsewhere. */
-export function shippedModel(name?: "default"): string;
+/** name -> file in the package's models/ folder: { default: "wavenet.onnx", "default-int8": "wavenet.int8.onnx" } */
+export const SHIPPED_MODELS: Readonly<{ default: "wavenet.onnx"; "default-int8": "wavenet.int8.onnx" }>;
+/**
+ * A model installed with the package: "default" (float32, wn-generate's default model) or "default-int8";
+ * a file path in Node, a URL elsewhere.
+ */
+export function shippedModel(name?: "default" | "default-int8"): string;

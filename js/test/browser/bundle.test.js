@@ -1,7 +1,7 @@
 // The package through a bundler: `npm pack`, installed offline into a fresh app with onnxruntime-web, its page
 // (test/fixtures/bundle-app/) bundled by esbuild for the browser with nothing marked external, served from
-// 127.0.0.1 and opened in headless Chromium, gives `wn-generate --onnx models/wavenet.int8.onnx -n 10 --seed 1`'s
-// names from the model in the package; every file the page asks for comes from its own origin.
+// 127.0.0.1 and opened in headless Chromium, gives `wn-generate -n 10 --seed 1`'s names from the model in the
+// package; every file the page asks for comes from its own origin.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,8 +12,8 @@ import { ROOT, launchChromium, serveDir } from "../../bench/browser.js";
 import { packedApp } from "../packed.js";
 
 const APP = path.join(ROOT, "js", "test", "fixtures", "bundle-app");
-const int8 = JSON.parse(readFileSync(path.join(ROOT, "js", "test", "fixtures", "int8.json"), "utf8"));
-const plain = int8.models.find((/** @type {any} */ m) => m.model === "models/wavenet.int8.onnx").generate[0];
+const browserFixture = JSON.parse(readFileSync(path.join(ROOT, "js", "test", "fixtures", "browser.json"), "utf8"));
+const plain = browserFixture.cases.find((/** @type {any} */ c) => c.query.n === 24 && c.query.seed === 1); // wn-generate -n 24 --seed 1
 let browser;
 
 before(async () => {
@@ -40,7 +40,7 @@ test("npm pack + esbuild --platform=browser (nothing external) + headless Chromi
   assert.ok(!ours.some(([file]) => file.endsWith("read_file.node.js")));
   for (const [file, input] of ours) assert.deepEqual(input.imports.filter((i) => i.path.startsWith("node:")), [], file);
   const emitted = Object.keys(built.metafile.outputs).map((file) => path.basename(file)).sort();
-  assert.ok(emitted.some((f) => /^wavenet\.int8-\w+\.onnx$/.test(f)), emitted.join(" "));
+  assert.ok(emitted.some((f) => /^wavenet-\w+\.onnx$/.test(f)), emitted.join(" "));
   assert.ok(emitted.some((f) => /^ort-wasm-simd-threaded-\w+\.wasm$/.test(f)), emitted.join(" "));
 
   const server = await serveDir(dist);
@@ -59,11 +59,15 @@ test("npm pack + esbuild --platform=browser (nothing external) + headless Chromi
   assert.equal(state, "done", text);
   const shown = JSON.parse(text ?? "");
   assert.deepEqual(shown.names, plain.names.slice(0, 10));
-  assert.match(shown.model, /^\.\/wavenet\.int8-\w+\.onnx$/);
-  // shippedModel() in a bundle: the package's models/ file next to the bundle's own URL (esbuild copies none)
-  assert.equal(shown.shipped, `${server.url}/models/wavenet.int8.onnx`);
+  assert.match(shown.model, /^\.\/wavenet-\w+\.onnx$/);
+  // shippedModel() in a bundle: the package's models/ file next to the bundle's own URL (esbuild copies none),
+  // and loading it fails in one line that names the README's section
+  assert.equal(shown.shipped, `${server.url}/models/wavenet.onnx`);
+  assert.equal(shown.shippedError, `ModelFileError: ${server.url}/models/wavenet.onnx: HTTP 404 Not Found `
+    + "(shippedModel('default') points next to wavenet-edge's modules, where this app does not serve the model file: "
+    + "import the file's URL instead, as the README's section \"Bundlers\" shows)");
   assert.deepEqual(requests.filter((url) => !url.startsWith(`${server.url}/`)), []);
-  assert.deepEqual(responses.filter((r) => !r.startsWith("200 ")), []);
+  assert.deepEqual(responses.filter((r) => !r.startsWith("200 ")), [`404 ${server.url}/models/wavenet.onnx`]);
   assert.ok(requests.some((url) => /\/ort-wasm-simd-threaded-\w+\.wasm$/.test(url)), requests.join("\n"));
 });
 
@@ -78,5 +82,5 @@ test("esbuild's default format (iife, no import.meta) builds quietly; shippedMod
   assert.deepEqual([...built.errors, ...built.warnings], []); // esbuild says nothing of import.meta in node_modules
   assert.equal(execFileSync(process.execPath, ["out.js"], { cwd: app, encoding: "utf8" }).trim(), "ModelFileError: "
     + "shippedModel('default'): this build of wavenet-edge has no import.meta.url (a bundle in a format without it?): "
-    + 'pass the model\'s URL, e.g. import it from "wavenet-edge/models/wavenet.int8.onnx" (README, Bundlers)');
+    + 'pass the model\'s URL, e.g. import it from "wavenet-edge/models/wavenet.onnx" (README, Bundlers)');
 });
