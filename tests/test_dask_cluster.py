@@ -230,11 +230,11 @@ def _big_csv(path: Path, model, rows: int) -> list[str]:
 
 def test_a_worker_killed_mid_job_loses_no_row(cluster, model, tmp_path):
     cells = _big_csv(tmp_path / "items.csv", model, 60_000)
+    victim = sorted(cluster.worker_pids().values())[0]  # known before the job: the kill comes at once
     job = subprocess.Popen(argv("score", "--scheduler", cluster.address, "--data", "items.csv",
                             "--onnx", STEP, "--provider", "cpu", "--out", "scored.csv", "--partitions", 24),
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_part(tmp_path)
-    victim = sorted(cluster.worker_pids().values())[0]
     os.kill(victim, signal.SIGKILL)  # its nanny starts a new one; its task runs again elsewhere
     stdout, stderr = job.communicate(timeout=180)
     assert job.returncode == 0, stderr
@@ -302,11 +302,12 @@ def test_a_worker_dying_beyond_retries_fails_in_one_line(model, tmp_path):
     strict = Cluster(root, workers=1, env=env)
     try:
         _big_csv(tmp_path / "items.csv", model, 60_000)
+        victim = next(iter(strict.worker_pids().values()))
         job = subprocess.Popen(argv("score", "--scheduler", strict.address, "--data", "items.csv",
                                 "--onnx", STEP, "--out", "scored.csv", "--partitions", 24), cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
         _wait_for_part(tmp_path)
-        os.kill(next(iter(strict.worker_pids().values())), signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)
         stdout, stderr = job.communicate(timeout=120)
         done = subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr)
         one_line_error(done, 1, "the worker running it died, once (Dask's distributed.scheduler.allowed-failures "
