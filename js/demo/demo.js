@@ -114,7 +114,7 @@ async function generate() {
     const names = m.generate(/** @type {any} */ (n), {
       seed: String(f.get("seed")).trim(), temperature: /** @type {any} */ (numberField(f.get("temperature"))),
       topK: /** @type {any} */ (numberField(f.get("topK"), true)), topP: /** @type {any} */ (numberField(f.get("topP"), true)),
-      prefix: String(f.get("prefix")), exclude: [""],
+      prefix: String(f.get("prefix")), // empty names are skipped, as wn-generate skips them
       batchSize: query.has("batch") ? /** @type {any} */ (numberField(query.get("batch")))
         : typeof n === "number" ? Math.max(1, Math.min(256, Math.floor(n))) : 256, // the names do not depend on it
     });
