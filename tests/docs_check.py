@@ -11,8 +11,9 @@ The conventions (CONTRIBUTING.md, "Docs that run"):
 - ```python: run as a script in the scratch directory; it must exit 0.
 - Any other fence (text, json, js, ...) is not run; ```bash and ```shell are refused (write ```sh or ```text).
 - `<!-- docs-test: skip=REASON -->` on the line just before a fence: not run here, listed with its reason.
-  `<!-- docs-test: cap-steps=N -->`: ` --steps N` is added to each `wn-train` (or `-m wavenet_edge.train`) command of the block (2N to a
-  `--resume` one, so that the resumed run has steps left), and its `--time` budget, if any, is dropped.
+  `<!-- docs-test: cap-steps=N -->`: ` --steps N` is added to each `wn-train` (or `-m wavenet_edge.train`)
+  command of the block (2N to a `--resume` one, so that the resumed run has steps left), and its `--time` budget,
+  if any, is dropped.
 """
 
 from __future__ import annotations

@@ -8,11 +8,24 @@ of tests/docs_check.py and CONTRIBUTING.md.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from docs_check import (ROOT, RUN_LANGUAGES, environment, link_problems, make_scratch, parse_blocks, path_problems,
-                        rel, run_block, sh_commands, user_docs)
+from docs_check import (
+    ROOT,
+    RUN_LANGUAGES,
+    environment,
+    link_problems,
+    make_scratch,
+    parse_blocks,
+    path_problems,
+    rel,
+    run_block,
+    sh_commands,
+    user_docs,
+)
 
 PAGES = user_docs()
 LINKED_PAGES = [*PAGES, ROOT / "CONTRIBUTING.md"]
@@ -49,14 +62,34 @@ def test_blocks_are_well_formed(page):
     assert not problems, "\n".join(problems)
 
 
+def _runnable(page):
+    return [block for block in BLOCKS[page] if block.lang in RUN_LANGUAGES and not block.skip]
+
+
+def _run_page(page, directory):
+    scratch, env = make_scratch(directory), environment()
+    return [failure for block in _runnable(page) for failure in run_block(block, scratch, env)]
+
+
+@pytest.fixture(scope="module")
+def page_failures(request, tmp_path_factory):
+    """Runs the selected pages side by side, one per core (each command is one process; the pages do not share
+    a directory), so the whole docs test takes about the time of its longest pages, not their sum."""
+    selected = [item.callspec.params["page"] for item in request.session.items
+                if getattr(item, "originalname", "") == "test_commands_run_as_printed" and hasattr(item, "callspec")]
+    pages = [page for page in dict.fromkeys(selected) if _runnable(page)]
+    workers = max(1, min(len(pages), os.cpu_count() or 1, 4))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {page: pool.submit(_run_page, page, tmp_path_factory.mktemp("docs") / "scratch") for page in pages}
+        return {page: future.result() for page, future in futures.items()}
+
+
 @pytest.mark.needs_train_extra
 @pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
-def test_commands_run_as_printed(page, tmp_path):
-    runnable = [block for block in BLOCKS[page] if block.lang in RUN_LANGUAGES and not block.skip]
-    if not runnable:
+def test_commands_run_as_printed(page, page_failures):
+    if not _runnable(page):
         pytest.skip(f"{rel(page)} has no block to run")
-    scratch, env = make_scratch(tmp_path / "scratch"), environment()
-    failures = [failure for block in runnable for failure in run_block(block, scratch, env)]
+    failures = page_failures[page]
     assert not failures, "\n\n".join(failures)
 
 
