@@ -95,3 +95,18 @@ def test_bad_input_exits_2(args, message):
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("Error: ")
     if message is not None:
         assert result.stderr == f"Error: {message}\n"
+
+
+def test_a_wrong_device_path_used_without_the_load_check_fails_the_check(monkeypatch):
+    """model.check() on a model built around a sabotaged session (no load-time check): FAIL, soon."""
+    from stand_in_sabotage import SABOTAGE
+
+    from wavenet_edge.runtime import graphs
+
+    monkeypatch.setattr(graphs, "device_state", lambda session: getattr(session, "device", None))
+    cpu = WavenetModel.load(FIXTURES.step, provider="cpu", threads=1)
+    for kind in ("restarts dropped", "keep gathers wrong rows", "stale binding"):
+        session_class, device_class = SABOTAGE[kind]
+        model = WavenetModel(session_class(cpu.session, device_class(cpu.session)), cpu.metadata, cpu.path)
+        report = model.check()
+        assert not report.passed and report.lines()[-1] == "FAIL", kind
