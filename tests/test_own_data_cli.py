@@ -23,7 +23,11 @@ from wavenet_edge.runtime.common.commands import EXIT_INTERRUPTED
 from wavenet_edge.runtime.common.dataset import split_items
 from wavenet_edge.runtime.model import shipped_model_path
 
-pytestmark = [pytest.mark.usefixtures("one_thread")]
+
+def train_test(func):
+    """A test that runs wn-train, wn-data or the training modules: skipped without the train extra."""
+    return pytest.mark.needs_train_extra(pytest.mark.usefixtures("one_thread")(func))
+
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -59,6 +63,7 @@ def wn_train(*args: object):
 # --- the model chosen from the data -----------------------------------------------------------------------
 
 
+@train_test
 def test_the_chosen_model_covers_the_95th_percentile_item_length():
     from wavenet_edge.train.auto import choose_for_data, length_percentile
 
@@ -74,6 +79,7 @@ def test_the_chosen_model_covers_the_95th_percentile_item_length():
         assert 2 <= choice.model["stacks"] <= 4
 
 
+@train_test
 def test_the_chosen_size_batch_and_steps_follow_the_data():
     from wavenet_edge.train.auto import choose_for_data
 
@@ -87,6 +93,7 @@ def test_the_chosen_size_batch_and_steps_follow_the_data():
     assert choose_for_data(big, split_items(big).train, steps=500).settings.eval_every == 100
 
 
+@train_test
 def test_wn_train_prints_the_chosen_model_and_options_replace_its_parts(tmp_path):
     data = write(tmp_path / "mine.txt", mine())
     out = tmp_path / "t.pt"
@@ -102,6 +109,7 @@ def test_wn_train_prints_the_chosen_model_and_options_replace_its_parts(tmp_path
     assert "batch 8, 3 steps" in result.stderr
 
 
+@train_test
 def test_the_speed_and_the_expected_end_are_printed_after_a_warm_up(tmp_path, monkeypatch):
     from wavenet_edge.train import trainer
 
@@ -114,6 +122,7 @@ def test_the_speed_and_the_expected_end_are_printed_after_a_warm_up(tmp_path, mo
     assert " steps/s; 30 steps end in about " in speed[0]
 
 
+@train_test
 def test_the_progress_bar_shows_no_val_before_the_first_evaluation():
     from wavenet_edge.train.progress import ProgressReporter
 
@@ -139,12 +148,14 @@ def test_the_progress_bar_shows_no_val_before_the_first_evaluation():
 # --- --time -----------------------------------------------------------------------------------------------
 
 
+@train_test
 def test_durations():
     from wavenet_edge.train.auto import parse_duration
 
     assert [parse_duration(t) for t in ("90s", "10m", "1.5h", "1h30m", "2m 5s")] == [90, 600, 5400, 5400, 125]
 
 
+@train_test
 @pytest.mark.parametrize(("options", "message"), [
     (["--time", "10"], "--time must be a duration such as 90s, 10m or 1h30m, got '10'"),
     (["--time", "ten minutes"], "--time must be a duration such as 90s, 10m or 1h30m, got 'ten minutes'"),
@@ -157,6 +168,7 @@ def test_bad_time_options(tmp_path, options, message):
     assert not (tmp_path / "t.pt").exists()
 
 
+@train_test
 def test_time_fits_the_steps_records_them_and_resume_continues_the_same_run(tmp_path, monkeypatch):
     from wavenet_edge.train.checkpoint import load_checkpoint
     from wavenet_edge.train.progress import ProgressReporter
@@ -196,6 +208,7 @@ def test_time_fits_the_steps_records_them_and_resume_continues_the_same_run(tmp_
 # --- an existing --out, --resume and --init ---------------------------------------------------------------
 
 
+@train_test
 def test_an_existing_checkpoint_is_never_replaced_silently(tmp_path):
     data = write(tmp_path / "mine.txt", mine())
     out = tmp_path / "t.pt"
@@ -214,6 +227,7 @@ def test_an_existing_checkpoint_is_never_replaced_silently(tmp_path):
     assert load_checkpoint(out).train_state["step"] == 2
 
 
+@train_test
 def test_after_ctrl_c_the_same_command_is_refused_and_names_resume(tmp_path, monkeypatch):
     from wavenet_edge.train.progress import ProgressReporter
 
@@ -232,6 +246,7 @@ def test_after_ctrl_c_the_same_command_is_refused_and_names_resume(tmp_path, mon
                                   f"{out}, or start a new one over it with --overwrite")
 
 
+@train_test
 @pytest.mark.parametrize("option", ["--resume", "--init"])
 def test_an_exported_model_given_to_resume_or_init_is_named(tmp_path, option):
     data = write(tmp_path / "mine.txt", mine())
@@ -247,6 +262,7 @@ def test_an_exported_model_given_to_resume_or_init_is_named(tmp_path, option):
                  message.replace(str(onnx), str(renamed)))
 
 
+@train_test
 def test_the_shipped_checkpoints_are_installed_with_the_package():
     from wavenet_edge.train.checkpoint import load_checkpoint
     from wavenet_edge.train.cli import shipped_checkpoint_path
@@ -258,6 +274,7 @@ def test_the_shipped_checkpoints_are_installed_with_the_package():
     assert 'wavenet_edge.models" = ["*.onnx", "*.pt"' in (ROOT / "pyproject.toml").read_text()
 
 
+@train_test
 def test_the_small_data_warning_suggests_init_default_only_to_a_run_without_init(tmp_path):
     from wavenet_edge.train.data_checks import data_warnings
 
@@ -269,6 +286,7 @@ def test_the_small_data_warning_suggests_init_default_only_to_a_run_without_init
     assert tuned.endswith("its loss says little about the model; use more data")
 
 
+@train_test
 def test_wn_data_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
     from wavenet_edge.train.data_cli import main as data_main
 
@@ -348,7 +366,7 @@ def test_the_js_twin_prints_the_same_per_item_lines(tmp_path):
 # --- from a folder outside the checkout, through the installed commands ------------------------------------
 
 
-@pytest.mark.needs_train_extra
+@train_test
 def test_the_own_data_path_from_a_folder_outside_the_checkout(tmp_path):
     write(tmp_path / "mine.txt", mine())
     write(tmp_path / "few.txt", FEW)
