@@ -140,8 +140,12 @@ def make_session_options(threads: int | None = None) -> ort.SessionOptions:
 
 
 def _new_session(path: str | Path, options: ort.SessionOptions, providers: list[str]) -> ort.InferenceSession:
-    # enable_fallback=0: ONNX Runtime's own fallback would print to stdout and switch providers silently
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers, enable_fallback=0)
+    # enable_fallback=0: ONNX Runtime's own fallback would print to stdout and switch providers silently.
+    # OpenVINO runs its own thread pool: it gets the session's intra-op thread count as its num_of_threads.
+    threads = options.intra_op_num_threads
+    options_of = [{"num_of_threads": str(threads)} if name == OPENVINO and threads > 0 else {} for name in providers]
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers, provider_options=options_of,
+                                enable_fallback=0)
 
 
 def _auto_session(path: str | Path, options: ort.SessionOptions, providers: AutoProviders) -> ort.InferenceSession:
