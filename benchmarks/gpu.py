@@ -16,6 +16,7 @@ Without the CUDA execution provider it prints one line and exits 0. With it (abo
      `WavenetModel.load` gives it), and its share of a device step (goal: <= 50%);
   3. training: `wn-train --recipe default` steps/s on CUDA against one CPU core of the same machine (>= 4x),
      when torch sees a GPU (`--no-train` skips it).
+  0. the load-time device check (runtime/graphs.py): the device path against the CPU, and its cost.
 Each goal is printed as PASS or MISS with its figure. `--stand-in` runs the same code on the CPU through a
 session that copies bound inputs at bind time as CUDA does (the figures then say nothing about a GPU; it
 exists so that CI runs this script's code). On the GPU the generation state lives in device memory
@@ -90,6 +91,21 @@ def host_ring_model(gpu: WavenetModel) -> WavenetModel:
     device and every one it writes copied back (the runtime before the state moved to the device)."""
     graphs.device_state = lambda session: None
     return WavenetModel(gpu.session, gpu.metadata, gpu.path, threads=1)
+
+
+def check_device(gpu: WavenetModel, path: Path, stand_in: bool, out: list[str]) -> None:
+    """The load-time device check (runtime/graphs.py check_device_path): its verdict and its cost. On CUDA
+    WavenetModel.load ran it; the stand-in model is built around its session, so it runs here."""
+    check = gpu.runner.device_check  # type: ignore[attr-defined]
+    if check is None and stand_in:
+        graphs.check_device_path(gpu.runner, path, auto=False)
+        check = gpu.runner.device_check  # type: ignore[attr-defined]
+    if check is None:
+        say("MISS  load-time device check: it did not run (no device state on this session)", out)
+        return
+    say(f"{verdict(check.device_ok)}  load-time device check: the device path against the CPU "
+        f"{check.device:.1e}, the host path {check.host:.1e} (tolerance {graphs.LOGIT_TOLERANCE:g}); it took "
+        f"{check.seconds * 1e3:.1f} ms", out)
 
 
 def check_correctness(gpu: WavenetModel, cpu: WavenetModel, names: int, out: list[str]) -> None:
@@ -224,6 +240,7 @@ def main() -> int:
     what = "stand-in (CPU, copies inputs at bind time; not a GPU figure)" if args.stand_in else ", ".join(gpu.providers)
     say(f"{path}: {gpu.metadata.parameters:,} parameters; device {what}; {platform.machine()}, "
         f"{os.cpu_count()} logical CPUs, onnxruntime {ort.__version__}", out)
+    check_device(gpu, path, args.stand_in, out)
     cpu = WavenetModel.load(path, provider="cpu", threads=1)
     check_correctness(gpu, cpu, 2000 if args.quick else 20_000, out)
     check_speed(path, gpu, args.quick, out)

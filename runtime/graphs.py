@@ -71,8 +71,8 @@ from .ring_graphs import keep_graph, restart_graph
 from .vocab import BOUNDARY_ID
 
 __all__ = ["LOGIT_TOLERANCE", "DeviceCheck", "DeviceState", "GraphRunner", "ProviderDisagrees", "Rows", "StepRunner",
-           "WindowRunner", "check_device_path", "device_state", "logit_difference", "make_runner", "probe_logits",
-           "probe_steps", "reads_inputs_in_place"]
+           "WindowRunner", "check_device_path", "describe_difference", "device_state", "logit_difference",
+           "make_runner", "probe_logits", "probe_steps", "reads_inputs_in_place"]
 
 # Largest logit difference, relative to the largest |logit| (at least 1), that counts as agreement between two
 # providers or paths: float32 summation order gives ~1e-7 (docs/providers.md), reduced-precision matrix
@@ -574,6 +574,11 @@ class ProviderDisagrees(ProviderError):
         self.runner = runner
 
 
+def describe_difference(difference: float) -> str:
+    """A logit difference for a message: "0.35", or what a non-finite one means."""
+    return f"{difference:.2g}" if np.isfinite(difference) else "NaN or infinite logits"
+
+
 @dataclass
 class DeviceCheck:
     """check_device_path's comparison: each path's largest relative logit difference from the CPU's."""
@@ -621,17 +626,18 @@ def check_device_path(runner: GraphRunner, path: str | Path, auto: bool) -> bool
         return True
     if result.host_ok:
         runner.state_on_device = False
-        log.warning("%s: the generation state on the device disagrees with the CPU here (logits differ by %.2g); "
-                    "the state stays on the host", result.provider, result.device)
+        log.warning("%s: the generation state on the device disagrees with the CPU here (logits differ by %s); "
+                    "the state stays on the host", result.provider, describe_difference(result.device))
         return True
     runner.state_on_device = False
     if auto:
-        log.warning("%s disagrees with the CPU provider here (logits differ by %.2g); using %s", result.provider,
-                    min(result.device, result.host), CPU_PROVIDER)
+        log.warning("%s disagrees with the CPU provider here (logits differ by %s); using %s", result.provider,
+                    describe_difference(min(result.device, result.host)), CPU_PROVIDER)
         return False
+    differ = describe_difference(min(result.device, result.host))
     raise ProviderDisagrees(runner, f"execution provider {result.provider} disagrees with the CPU provider here "
-                                    f"(logits differ by {min(result.device, result.host):.2g}, tolerance "
-                                    f"{LOGIT_TOLERANCE:g}); wn-info --check tells more")
+                                    f"(logits differ by {differ}, tolerance {LOGIT_TOLERANCE:g}); wn-info --check "
+                                    f"tells more")
 
 
 def make_runner(session: ort.InferenceSession, metadata: ModelMetadata) -> GraphRunner:

@@ -36,5 +36,6 @@ def test_the_checks_run_through_the_stand_in(tmp_path):
     correctness = [line for line in lines if "CPU's" in line or "mean NLL" in line]
     assert len(correctness) == 4 and all(line.startswith("PASS") for line in correctness), correctness
     goals = [line for line in lines if line.startswith(("PASS", "MISS"))]
-    assert len(goals) == 8  # 4 correctness + 3 speed goals + the sampler's share, each PASS or MISS
+    assert len(goals) == 9  # the device check, 4 correctness + 3 speed goals, the sampler's share: PASS or MISS
+    assert goals[0].startswith("PASS  load-time device check: the device path against the CPU 0.0e+00"), goals[0]
     assert any("state on the host" in line for line in lines)  # the device state against the host state

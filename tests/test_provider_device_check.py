@@ -62,7 +62,7 @@ def test_a_wrong_device_path_falls_back_to_the_host_path(monkeypatch, caplog, ex
     assert check is not None and not check.device_ok and check.host_ok
     assert model.providers[0] == CUDA and not model.runner.state_on_device
     assert _warnings(caplog) == [f"{CUDA}: the generation state on the device disagrees with the CPU here (logits "
-                                 f"differ by {check.device:.2g}); the state stays on the host"]
+                                 f"differ by {graphs.describe_difference(check.device)}); the state stays on the host"]
     blocks = len(model.session.device.blocks)
     for batch, want in expected.items():
         assert model.generate(N, seed=4, batch_size=batch, return_logprobs=True) == want
