@@ -294,8 +294,25 @@ export class WavenetModel {
 }
 
 /**
- * The execution providers' names (a string or `{ name, ... }` each); WavenetEdgeError for a name that this
- * onnxruntime build does not have, where the build lists its own (onnxruntime-node's listSupportedBackends).
+ * Python's full provider names (runtime/providers.py SHORT_NAMES) as onnxruntime-js names them, so that
+ * `executionProviders` takes either ("CUDAExecutionProvider" or "cuda"), in any letter case.
+ */
+const FULL_PROVIDER_NAMES = Object.freeze({
+  cpuexecutionprovider: "cpu", cudaexecutionprovider: "cuda", tensorrtexecutionprovider: "tensorrt",
+  dmlexecutionprovider: "dml", coremlexecutionprovider: "coreml", webgpuexecutionprovider: "webgpu",
+  qnnexecutionprovider: "qnn", xnnpackexecutionprovider: "xnnpack", nnapiexecutionprovider: "nnapi",
+  webnnexecutionprovider: "webnn", openvinoexecutionprovider: "openvino", rocmexecutionprovider: "rocm",
+  migraphxexecutionprovider: "migraphx",
+});
+
+/** @param {string} name */
+const jsProviderName = (name) => /** @type {Record<string, string>} */ (FULL_PROVIDER_NAMES)[name.toLowerCase()]
+  ?? name.toLowerCase();
+
+/**
+ * The execution providers' names (a string or `{ name, ... }` each), as onnxruntime-js names them (a full
+ * name or another letter case taken too); WavenetEdgeError for a name that this onnxruntime build does not
+ * have, where the build lists its own (onnxruntime-node's listSupportedBackends).
  * @param {any} ort @param {unknown} providers
  * @returns {string[]}
  */
@@ -303,12 +320,13 @@ function checkProviders(ort, providers) {
   if (!Array.isArray(providers)) {
     throw new WavenetEdgeError(`executionProviders must be an array of provider names, got ${notA(providers, "an array")}`);
   }
-  const names = providers.map((p) => (typeof p === "string" ? p : p?.name));
-  for (const name of names) {
+  const given = providers.map((p) => (typeof p === "string" ? p : p?.name));
+  for (const name of given) {
     if (typeof name !== "string") {
       throw new WavenetEdgeError(`executionProviders: each must be a name or { name, ... }, got ${notA(name, "a string")}`);
     }
   }
+  const names = given.map((name) => jsProviderName(/** @type {string} */ (name)));
   /** @type {{ name: string }[] | null} */
   let listed = null;
   try {
@@ -320,7 +338,7 @@ function checkProviders(ort, providers) {
     const known = listed.map((b) => b.name);
     for (const name of names) {
       if (!known.includes(name)) {
-        throw new WavenetEdgeError(`execution provider ${pyRepr(name)} is not available here; this onnxruntime `
+        throw new WavenetEdgeError(`execution provider ${pyRepr(given[names.indexOf(name)])} is not available here; this onnxruntime `
           + `build has: ${known.join(", ")}`);
       }
     }
@@ -396,12 +414,14 @@ async function openModel(source, options) {
       + `${typeof threads === "number" ? threads : notA(threads)}`);
   }
   const providers = executionProviders === undefined ? [] : checkProviders(ort, executionProviders);
+  const providerList = executionProviders?.map(/** @param {any} p @param {number} i */ (p, i) =>
+    (typeof p === "string" ? providers[i] : { ...p, name: providers[i] }));
   const metadata = parseMetadata(readOnnxProps(bytes, where), where);
   const extra = /** @type {any} */ (sessionOptions).extra ?? {};
   const sessionSettings = {
     ...SESSION_OPTIONS,
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
-    ...(executionProviders ? { executionProviders } : {}),
+    ...(providerList ? { executionProviders: providerList } : {}),
     ...sessionOptions,
     extra: { ...extra, session: { ...SESSION_OPTIONS.extra.session, ...(extra.session ?? {}) } },
   };
