@@ -144,8 +144,9 @@ def _provider_options(func):
                              "same results (default: every physical core; small requests and batch 1 use one). On "
                              "a GPU: the host threads (at most 8) that draw a big batch's tokens.")(func)
     func = click.option("--provider", default="auto", show_default=True,
-                        help="auto (the best that works here), cpu, cuda or an exact ONNX Runtime provider name; "
-                             "a named provider that cannot run is an error.")(func)
+                        help="auto (the best that works here), an installed provider's short name (cpu, cuda, "
+                             "openvino, tensorrt, dml, coreml, rocm, ...) or its full ONNX Runtime name; a named "
+                             "provider that cannot run, or that disagrees with the CPU, is an error.")(func)
     return func
 
 
