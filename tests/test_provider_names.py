@@ -72,8 +72,9 @@ def test_an_unknown_name_on_the_commands(tmp_path):
     data.write_text("emma\nolivia\n", encoding="utf-8")
     step = str(FIXTURES.step)
     installed = ", ".join(ort.get_available_providers())
-    for command, args in ((cli.generate_command, ["--onnx", step]), (cli.complete_command, ["--onnx", step]),
-                          (cli.eval_command, ["--onnx", step, "--data", str(data)]), (cli.info_command, ["--check", step])):
+    commands = ((cli.generate_command, ["--onnx", step]), (cli.complete_command, ["--onnx", step]),
+                (cli.eval_command, ["--onnx", step, "--data", str(data)]), (cli.info_command, ["--check", step]))
+    for command, args in commands:
         result = CliRunner().invoke(command, [*args, "--provider", "tpu"])
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr == f"Error: execution provider 'tpu' is not available here; installed: {installed}\n"
