@@ -117,7 +117,7 @@ def error_fixture() -> dict:
     cli = []
     for args in (["-k", "0"], ["-k", "1001"], ["-k", "x"], ["--max-nodes", "0"], ["--max-len", "0"],
                  ["--max-len", "20000"], ["--format", "xml"], ["--prefix", "Q"], ["--prefix", "kaa", "--max-len", "2"],
-                 ["--max-nodes", "1", "-k", "5"], ["--bogus"], ["-k"]):
+                 ["--max-nodes", "1", "-k", "5"], ["--zzz"], ["-k"]):
         result = run(complete_command, ["--onnx", ROOT / STEP, *args])
         assert result["exit_code"] != 0 and not result["stdout"], result
         cli.append({"args": ["complete", "--onnx", STEP, *args], "stderr": result["stderr"],

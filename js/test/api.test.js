@@ -1,6 +1,6 @@
 // The API's own checks, each one line: a model used before `await loadModel(...)` or after close(), the
 // empty-name rule, seeds beyond 2^53, execution providers the build lacks, onnxruntime-web's .wasm that
-// cannot be fetched, and shippedModel()'s URL where the app does not serve the file.
+// cannot be fetched, and a model URL that answers 404 (shippedModel()'s hint there: test/browser/bundle.test.js).
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
@@ -86,14 +86,11 @@ test("onnxruntime-web whose .wasm cannot be fetched: one line naming the URL and
   });
 });
 
-test("shippedModel()'s URL that the app does not serve: the HTTP error names the README section", async (t) => {
+test("a model URL that answers 404: one line with the HTTP status (shippedModel()'s hint: test/browser/bundle.test.js)", async (t) => {
   const base = await notFoundServer(t);
   const { shippedNameOf } = await import("../src/shipped.js");
-  assert.equal(shippedNameOf(shippedModel()), null); // a file path in Node: no URL given
-  // a browser bundle's shippedModel() is a URL next to the bundle: register one as shipped.js does
+  assert.equal(shippedNameOf(shippedModel()), null); // a file path in Node: no URL given, no hint
   const url = `${base}models/wavenet.onnx`;
-  const shipped = await import("../src/shipped.js");
-  assert.equal(typeof shipped.shippedNameOf, "function");
   await assert.rejects(loadModel(url, { ort }), (err) => err instanceof ModelFileError
     && err.message === `${url}: HTTP 404 Not Found`);
 });
