@@ -158,7 +158,7 @@ def main() -> None:
         browser = [{"query": case, "names": shipped.generate(case["n"], seed=case["seed"],
                                                             temperature=case.get("temperature", 1.0))}
                    for case in BROWSER_CASES]
-        for case, entry in zip(BROWSER_CASES, browser):  # the API's names are wn-generate's (empty names skipped)
+        for case, entry in zip(BROWSER_CASES, browser, strict=True):  # the API gives wn-generate's names
             line = ["--onnx", str(args.shipped.resolve()), "-n", str(case["n"]), "--seed", str(case["seed"]),
                     "--temperature", str(case.get("temperature", 1.0))]
             assert cli_stdout(line).splitlines() == entry["names"], case
