@@ -251,6 +251,7 @@ class Trainer:
         self._clock: tuple[int, float] | None = None  # (step, time) where the speed measurement starts
         self._timed = False  # the speed (or a --time run's plan) has been reported
         self._run_started, self._started_at_step = time.perf_counter(), 0
+        self._loop_started, self._eval_total = time.perf_counter(), 0.0  # the training loop's start, its evaluations
         self._budget_record = self.time_budget  # what the checkpoint says the run's budget was
         if resume_from is not None:
             self._restore(resume_from)
@@ -312,6 +313,7 @@ class Trainer:
             if self._evaluate_start and self.step == 0 and not self.history:
                 self._evaluate(None, lr_at(0, s))
             pending: list[tuple[int, torch.Tensor, int, float]] = []  # steps whose loss is not read yet
+            self._loop_started, self._eval_total = time.perf_counter(), 0.0
             while self.step < self.settings.steps and not self._stopping():
                 s = self.settings  # a --time run's plan replaces them once
                 lr = lr_at(self.step, s)
@@ -328,6 +330,8 @@ class Trainer:
                     pending = []
                     self._time_steps()
                 if at_eval:
+                    if self.settings.steps == UNPLANNED:  # no checkpoint without a step count: plan from what ran
+                        self._plan(*self._speed_so_far(estimate=True))
                     self.elapsed = time.perf_counter() - started
                     self._evaluate(running / count, lr)
                     running, count = 0.0, 0
@@ -337,7 +341,7 @@ class Trainer:
         finally:
             self._restore_signal_handlers(previous_handlers)
         if self.settings.steps == UNPLANNED:  # stopped before its speed was measured: plan from what it did
-            self._plan(max(self.step, 1) / max(time.perf_counter() - self._run_started, 1e-3), 0.0)
+            self._plan(*self._speed_so_far(estimate=False))
         s = self.settings
         interrupted = self._stopping() and self.step < s.steps
         if interrupted:
@@ -384,13 +388,25 @@ class Trainer:
         rows = max(1, self.val_eval.x.shape[0])
         return seconds * (self.train_eval.x.shape[0] + rows) / rows
 
+    def _speed_so_far(self, estimate: bool) -> tuple[float, float]:
+        """Steps per second and seconds per evaluation: since the speed clock started (or, before it did, since
+        the loop started); an evaluation not yet seen is estimated only if `estimate`."""
+        now = time.perf_counter()
+        if self._clock is not None:
+            steps, seconds, evals, eval_s = (self.step - self._clock[0], now - self._clock[1] - self._eval_seconds,
+                                             self._evals, self._eval_seconds)
+        else:
+            steps, seconds = self.step - self._started_at_step, now - self._loop_started - self._eval_total
+            evals, eval_s = 0, 0.0
+        rate = max(steps, 1) / max(seconds, 1e-3)
+        eval_cost = eval_s / evals if evals else (self._estimate_eval_seconds() if estimate else 0.0)
+        return rate, eval_cost
+
     def _replan(self) -> None:
         """A --time run in its first half, at an evaluation: fit the step count again to the speed and the
         evaluation cost measured so far (the machine may have got busier or quieter)."""
-        assert self._clock is not None
-        steps, seconds = self.step - self._clock[0], time.perf_counter() - self._clock[1] - self._eval_seconds
-        if steps > 0 and seconds > 0:
-            self._plan(steps / seconds, self._eval_seconds / self._evals, again=True)
+        if self._clock is not None and self.step > self._clock[0]:
+            self._plan(*self._speed_so_far(estimate=False), again=True)
 
     def _plan(self, rate: float, eval_cost: float, again: bool = False) -> None:
         """Fit the step count (the learning-rate schedule follows it) and, if it is chosen, the evaluation
@@ -484,6 +500,7 @@ class Trainer:
         if self.dist.all_sum(flag).item() > 0:
             raise failure or TrainingDiverged(f"training diverged at step {self.step} (see rank 0's message)")
         self._eval_seconds += time.perf_counter() - started
+        self._eval_total += time.perf_counter() - started
         self._evals += 1
         if self.time_budget is not None and self._timed and self.step < self.settings.steps / 2:
             self._replan()
@@ -516,6 +533,14 @@ class Trainer:
         with atomic_path(metrics_log_path(self.out_path)) as tmp:
             tmp.write_text("".join(json_record(record) + "\n" for record in self.history))
 
+    def _recorded_settings(self) -> TrainSettings:
+        """The settings a checkpoint records: a --time run's plan, or (written before it, as the step-0 measure of
+        --init) the steps done so far, never the placeholder of an unplanned run."""
+        if self.settings.steps != UNPLANNED:
+            return self.settings
+        steps = max(self.step, 1)
+        return replace(self.settings, steps=steps, eval_every=min(self.settings.eval_every, steps))
+
     def _checkpoint(self) -> Checkpoint:
         own = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
         rngs = self._rngs or [capture_rng(self.device)]
@@ -523,7 +548,7 @@ class Trainer:
             "model": own, "optimizer": self.optimizer.state_dict(),
             "step": self.step, "torch_rng": rngs[0]["torch"], "rng": rngs, "batch_rng": self.batch_rng.get_state(),
             "history": self.history, "elapsed": self.elapsed,
-            "settings": asdict(self.settings), "world_size": self.dist.world_size,
+            "settings": asdict(self._recorded_settings()), "world_size": self.dist.world_size,
         }
         if self._budget_record is not None:
             train_state["time_budget_s"] = self._budget_record
