@@ -28,7 +28,17 @@ from wavenet_edge.train.recipes import RECIPES
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the sweep's table
 from sweep import read_results, table_lines  # noqa: E402
 
-LABELS = {"lecture": "the lecture's model, same data and split"}  # other runs: their recipe's or record's description
+# Row labels by what each run is, not by when it was shipped (that history is CHANGELOG.md's); other runs: their
+# recipe's or record's description.
+LABELS = {
+    "lecture": "the lecture's model, same data and split",
+    "default-v4": "recipe default at 30,000 steps (batch 256, lr 4e-3)",
+    "default-v3": "recipe default at batch 128, lr 3e-3",
+    "default-v2": "recipe default at batch 128, lr 3e-3, with 36 channels, 64 skip and head channels",
+    "default-v1": "default-v2 without EMA, 20,000 steps",
+    "large-v2": "recipe large at weight decay 0.1 (30,000 steps, EMA 0.999)",
+    "large-v1": "recipe large at weight decay 0.1, without EMA, 20,000 steps",
+}
 
 
 def split_losses(model: WavenetModel, split) -> dict[str, float]:
