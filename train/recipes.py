@@ -29,7 +29,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
         "the shipped WaveNet: two stacks of gated dilated convolutions 1-2-4-8 (receptive field 31), "
-        "32 channels, 96 skip and head channels, AdamW (batch 256, lr 4e-3: the sweep's best, issue 18) with "
+        "32 channels, 96 skip and head channels, AdamW (batch 256, lr 4e-3: the sweep's best) with "
         "cosine decay over 45,000 steps, an exponential moving average of the weights (decay 0.999)",
         model={"arch": "wavenet", "channels": 32, "skip_channels": 96, "head_channels": 96,
                "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.25},
@@ -38,8 +38,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "large": Recipe(
         "the large WaveNet (<= 250k parameters, shipped as wavenet-large.onnx): the default's two stacks 1-2-4-8, "
-        "64 channels, 128 skip and head channels, dropout 0.3, AdamW with weight decay 0.2 (the sweep's first "
-        "large-class gain, issue 18: 0.1 before), an exponential moving average of the weights (decay 0.999), "
+        "64 channels, 128 skip and head channels, dropout 0.3, AdamW with weight decay 0.2 (the sweep's one "
+        "gain for this class, over 0.1), an exponential moving average of the weights (decay 0.999), "
         "30,000 steps; also the teacher of `small`",
         model={"arch": "wavenet", "channels": 64, "skip_channels": 128, "head_channels": 128,
                "dilations": (1, 2, 4, 8), "stacks": 2, "dropout": 0.3},
