@@ -69,7 +69,9 @@ def test_an_interrupted_and_resumed_run_is_the_uninterrupted_one(tmp_path, data_
 
 def test_ema_cannot_be_switched_on_resume(tmp_path, data_file):
     out = tmp_path / "m.pt"
-    assert wn_train("--data", data_file, "--out", out, "--steps", 5, *CLI_MODEL["wavenet"], *CLI_COMMON).exit_code == 0
+    # --ema 0: a run without --recipe takes an EMA by default
+    assert wn_train("--data", data_file, "--out", out, "--steps", 5, "--ema", 0, *CLI_MODEL["wavenet"],
+                    *CLI_COMMON).exit_code == 0
     result = wn_train("--data", data_file, "--resume", out, "--steps", 10, "--ema", 0.99, *CLI_COMMON)
     assert result.exit_code == EXIT_BAD_INPUT
     assert result.stderr == (f"Error: --resume {out}: the run was trained with --ema off; a resumed run cannot "
