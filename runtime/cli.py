@@ -41,6 +41,27 @@ FLUSH_EVERY_S = 0.02  # names stream out: the output is flushed at least this of
 MAX_LEN = click.IntRange(1, LIMITS["max_len"][1])  # names longer than a model's longest item make no sense
 
 
+_SAMPLING_OPTIONS = (  # wn-generate's and wn-dask generate's, one definition so they cannot drift apart
+    click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it)."),
+    click.option("--temperature", type=float, default=1.0, show_default=True,
+                 help="> 0; lower is more conservative."),
+    click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (1: greedy)."),
+    click.option("--top-p", type=float, default=None,
+                 help="Nucleus sampling: smallest set with this mass, in (0, 1]."),
+    click.option("--prefix", default="", help="Every name starts with this text."),
+    click.option("--max-len", type=MAX_LEN, default=None,
+                 help="Longest name in characters: longer names are not produced, never cut (default: the "
+                      "model's max_len)."),
+)
+
+
+def sampling_options(func):
+    """--seed, --temperature, --top-k, --top-p, --prefix and --max-len, in that order in --help."""
+    for option in reversed(_SAMPLING_OPTIONS):
+        func = option(func)
+    return func
+
+
 def _load(onnx_path: str | None, shipped: str | None, provider: str, threads: int | None) -> WavenetModel:
     if onnx_path is not None and shipped is not None:
         raise WavenetEdgeError("--onnx and --model both name a model: give one")
@@ -153,14 +174,7 @@ def _provider_options(func):
 @command()
 @_model_options
 @click.option("-n", "n", type=int, default=10, show_default=True, help="Number of names.")
-@click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
-@click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (1: greedy).")
-@click.option("--top-p", type=float, default=None, help="Nucleus sampling: smallest set with this mass, in (0, 1].")
-@click.option("--prefix", default="", help="Every name starts with this text.")
-@click.option("--max-len", type=MAX_LEN, default=None,
-              help="Longest name in characters: longer names are not produced, never cut (default: the model's "
-                   "max_len).")
+@sampling_options
 @click.option("--min-len", type=click.IntRange(0, LIMITS["max_len"][1]), default=0,
               help="Shortest name in characters.")
 @click.option("--suffix", default="", help="Every name ends with this text.")

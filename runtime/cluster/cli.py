@@ -16,8 +16,8 @@ import sys
 
 import click
 
-from ..cli import MAX_LEN, _model_options
-from ..common.commands import BATCH_SIZE, CONTEXT_SETTINGS, SEED, THREADS, OneLineCommand
+from ..cli import _model_options, sampling_options
+from ..common.commands import BATCH_SIZE, CONTEXT_SETTINGS, THREADS, OneLineCommand
 from ..common.errors import WavenetEdgeError
 from ..generation import DEFAULT_BATCH_SIZE
 
@@ -103,19 +103,12 @@ def score_command(data_path, column, out, fmt, onnx_path, shipped, provider, sch
 @main.command("generate", cls=OneLineCommand, context_settings=CONTEXT_SETTINGS,
               short_help="wn-generate's names for a seed.")
 @click.option("-n", "n", type=click.IntRange(1, None), default=10, show_default=True, help="Number of names.")
-@click.option("--seed", type=SEED, default=None, help="Random seed (default: a fresh one; --verbose shows it).")
 @click.option("--out", "out", metavar="PATH", required=True,
               help="A file (exactly wn-generate's output), or a directory of part files (a path ending with / or "
                    "without a suffix).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help='text: one name per line; jsonl: {"name", "logprob"} per line.')
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="> 0; lower is more conservative.")
-@click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (1: greedy).")
-@click.option("--top-p", type=float, default=None, help="Nucleus sampling: smallest set with this mass, in (0, 1].")
-@click.option("--prefix", default="", help="Every name starts with this text.")
-@click.option("--max-len", type=MAX_LEN, default=None,
-              help="Longest name in characters: longer names are not produced, never cut (default: the model's "
-                   "max_len).")
+@sampling_options
 @click.option("--batch-size", type=BATCH_SIZE, default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Names generated side by side on a worker (does not change which names a seed gives).")
 @_model_options
